@@ -5,9 +5,10 @@ use std::fmt;
 
 use serde::Serialize;
 
-/// The source of a value, highest precedence first.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "source", rename_all = "kebab-case")]
+/// The source of a value, highest precedence first. Serialized as its
+/// display text (`--profile`, `$AWS_PROFILE`, `/home/me/.aws/config:12`,
+/// `default`).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
     /// A command-line flag such as `--profile`.
     Flag { flag: String },
@@ -31,6 +32,12 @@ impl fmt::Display for Origin {
             }
             Origin::Default => write!(f, "default"),
         }
+    }
+}
+
+impl Serialize for Origin {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
     }
 }
 
