@@ -344,6 +344,50 @@ impl Editor {
     }
 }
 
+/// Why editing a file failed. Nothing was written when one is returned.
+#[derive(Debug, thiserror::Error)]
+pub enum EditFileError {
+    #[error(transparent)]
+    Parse(#[from] crate::files::ParseError),
+    #[error(transparent)]
+    Edit(#[from] EditError),
+    #[error("the edit would leave {} unreadable ({error}); nothing was written", path.display())]
+    WouldBreak { path: std::path::PathBuf, error: crate::ini::LineError },
+    #[error("cannot update {}: {source}", path.display())]
+    Io { path: std::path::PathBuf, source: std::io::Error },
+}
+
+/// Read-modify-write of a config or credentials file: under the file's lock,
+/// read it, refuse if it does not parse, apply `f`, check the result still
+/// parses, and write it atomically (through symlinks, keeping its mode; a
+/// new file is created 0600 in a 0700 directory). Unchanged → not written.
+pub fn edit_file<T>(
+    path: &std::path::Path,
+    file: FileKind,
+    f: impl FnOnce(&mut Editor) -> Result<T, EditError>,
+) -> Result<T, EditFileError> {
+    let io = |source| EditFileError::Io { path: path.to_path_buf(), source };
+    let _lock = tobira_fs::Lock::acquire(path).map_err(io)?;
+    let before = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(io(e)),
+    };
+    let parse_err = |error| crate::files::ParseError { path: path.to_path_buf(), kind: file, error };
+    let doc = Document::from_bytes(&before).map_err(parse_err)?;
+    crate::ini::sections(&doc).map_err(parse_err)?;
+    let mut editor = Editor::new(doc, file);
+    let out = f(&mut editor)?;
+    let after = editor.doc.to_string();
+    if let Err(error) = crate::ini::sections(&editor.doc) {
+        return Err(EditFileError::WouldBreak { path: path.to_path_buf(), error });
+    }
+    if after.as_bytes() != before.as_slice() {
+        tobira_fs::write_atomic(path, after.as_bytes(), tobira_fs::PRIVATE_FILE).map_err(io)?;
+    }
+    Ok(out)
+}
+
 fn markers(name: &str) -> (String, String) {
     (format!("# BEGIN tobira managed: {name}"), format!("# END tobira managed: {name}"))
 }
@@ -351,6 +395,21 @@ fn markers(name: &str) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn edit_file_creates_private_and_refuses_broken_files() {
+        use std::os::unix::fs::PermissionsExt;
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join(".aws/credentials");
+        edit_file(&p, FileKind::Credentials, |e| e.set(&Target::Profile("dev".into()), "aws_access_key_id", "AKID")).unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "[dev]\naws_access_key_id = AKID\n");
+        assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        std::fs::write(&p, "[a]\nx = 1\n[a]\n").unwrap();
+        let err = edit_file(&p, FileKind::Credentials, |e| e.set(&Target::Profile("a".into()), "y", "2")).unwrap_err();
+        assert!(matches!(err, EditFileError::Parse(_)), "{err}");
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "[a]\nx = 1\n[a]\n");
+    }
 
     fn edit(text: &str, f: impl FnOnce(&mut Editor)) -> String {
         let mut e = Editor::parse(text, FileKind::Config);

@@ -19,7 +19,7 @@ pub mod origin;
 pub mod resolve;
 pub mod shlex;
 
-pub use edit::{EditError, Editor, Target};
+pub use edit::{EditError, EditFileError, Editor, Target, edit_file};
 pub use env::Env;
 pub use files::{FileKind, LoadError, ParseError, Paths, ProfileSet};
 pub use origin::{Origin, Secret, Sourced};

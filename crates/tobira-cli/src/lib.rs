@@ -1,0 +1,148 @@
+//! The `tobira` command. This crate is the edge: the only place that reads
+//! the process environment, the terminal and the files' real paths. The
+//! libraries below it receive snapshots.
+
+mod commands;
+mod error;
+
+use std::ffi::OsString;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use tobira_config::files::Paths;
+use tobira_config::{Env, FileKind, LoadError, ProfileSet};
+
+pub use error::{CliError, Kind};
+
+/// Sign in to AWS from a terminal: IAM Identity Center, IAM users with MFA,
+/// and role switching, sharing ~/.aws with the AWS CLI.
+#[derive(Debug, Parser)]
+#[command(name = "tobira", version, propagate_version = true, max_term_width = 100)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct GlobalArgs {
+    /// Profile to use (else $AWS_PROFILE, $AWS_DEFAULT_PROFILE, then `default`)
+    #[arg(long, global = true, value_name = "NAME")]
+    profile: Option<String>,
+    /// Region for AWS calls (else $AWS_REGION, $AWS_DEFAULT_REGION, then the profile's `region`)
+    #[arg(long, global = true, value_name = "REGION")]
+    region: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List every profile with its kind (sso, sso-legacy, assume-role, static, static+mfa, process, web-identity)
+    Profiles {
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Inspect one profile
+    Profile {
+        #[command(subcommand)]
+        command: ProfileCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ProfileCommand {
+    /// Show how a profile resolves: the chain of credential steps and where every value comes from
+    Show {
+        /// Profile name (else --profile, $AWS_PROFILE, $AWS_DEFAULT_PROFILE, `default`)
+        name: Option<String>,
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Everything a command may look at, captured once at start-up.
+#[derive(Debug)]
+pub struct Context {
+    pub env: Env,
+    pub paths: Paths,
+    pub home: Option<PathBuf>,
+}
+
+impl Context {
+    pub fn from_process() -> Context {
+        let env = Env::from_pairs(std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))));
+        let paths = Paths::locate(&env);
+        let home = env.get("HOME").map(PathBuf::from);
+        Context { env, paths, home }
+    }
+
+    /// A path as users write it: `~/.aws/config` when under `$HOME`.
+    pub fn display_path(&self, path: &Path) -> PathBuf {
+        match self.home.as_deref().filter(|h| !h.as_os_str().is_empty()).and_then(|h| path.strip_prefix(h).ok()) {
+            Some(rest) => Path::new("~").join(rest),
+            None => path.to_path_buf(),
+        }
+    }
+
+    /// Reads both files; origins and errors name them as users write them.
+    pub fn load_profiles(&self) -> Result<ProfileSet, CliError> {
+        let read = |path: &Path, kind| match std::fs::read(path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(CliError::from(LoadError::Io { path: self.display_path(path), kind, source })),
+        };
+        let config = read(&self.paths.config.value, FileKind::Config)?;
+        let credentials = read(&self.paths.credentials.value, FileKind::Credentials)?;
+        ProfileSet::from_bytes(
+            &self.display_path(&self.paths.config.value),
+            config.as_deref(),
+            &self.display_path(&self.paths.credentials.value),
+            credentials.as_deref(),
+        )
+        .map_err(|e| CliError::from(LoadError::Parse(e)))
+    }
+}
+
+/// Entry point used by `main`.
+pub fn main() -> ExitCode {
+    run(std::env::args_os(), &Context::from_process())
+}
+
+/// Parses arguments, runs the command, prints errors; returns the exit code.
+pub fn run(args: impl IntoIterator<Item = OsString>, ctx: &Context) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(Kind::Usage as u8) } else { ExitCode::SUCCESS };
+        }
+    };
+    let mut out = io::stdout().lock();
+    let result = match cli.command {
+        Command::Profiles { json } => commands::profiles::run(ctx, &cli.global.profile, json, &mut out),
+        Command::Profile { command: ProfileCommand::Show { name, json } } => {
+            commands::profile_show::run(ctx, name.or(cli.global.profile), cli.global.region, json, &mut out)
+        }
+    };
+    let _ = out.flush();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = io::stderr().write_all(e.render().as_bytes());
+            e.exit_code()
+        }
+    }
+}
+
+/// Writing to stdout: a closed pipe (`tobira profiles | head`) is not an error.
+pub(crate) fn emit(out: &mut dyn Write, text: &str) -> Result<(), CliError> {
+    match out.write_all(text.as_bytes()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(CliError::new(Kind::Internal, format!("cannot write the output: {e}"))),
+    }
+}
