@@ -1,1 +1,108 @@
+//! Dev-only helpers shared by tobira's integration tests: a hermetic
+//! environment per test (temp HOME holding `~/.aws`, every `AWS_*` variable
+//! removed, `NO_COLOR`, fixed width), and a way to run a binary inside it.
 
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A temporary HOME with `.aws/config` and `.aws/credentials` paths inside.
+/// Removed when dropped.
+#[derive(Debug)]
+pub struct TestEnv {
+    home: tempfile::TempDir,
+    vars: Vec<(String, String)>,
+}
+
+impl Default for TestEnv {
+    fn default() -> Self {
+        TestEnv::new()
+    }
+}
+
+impl TestEnv {
+    pub fn new() -> TestEnv {
+        let home = tempfile::Builder::new().prefix("tobira-test-").tempdir().expect("create temp HOME");
+        TestEnv { home, vars: Vec::new() }
+    }
+
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    pub fn aws_dir(&self) -> PathBuf {
+        self.home().join(".aws")
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.aws_dir().join("config")
+    }
+
+    pub fn credentials_path(&self) -> PathBuf {
+        self.aws_dir().join("credentials")
+    }
+
+    /// Writes `~/.aws/config`.
+    pub fn write_config(&self, text: &str) -> &Self {
+        self.write(&self.config_path(), text)
+    }
+
+    /// Writes `~/.aws/credentials`.
+    pub fn write_credentials(&self, text: &str) -> &Self {
+        self.write(&self.credentials_path(), text)
+    }
+
+    pub fn write(&self, path: &Path, text: &str) -> &Self {
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write test file");
+        self
+    }
+
+    /// Adds an environment variable for commands run from here on.
+    pub fn env(&mut self, key: &str, value: &str) -> &mut Self {
+        self.vars.push((key.into(), value.into()));
+        self
+    }
+
+    /// A command for `program` in this environment: the parent's `AWS_*`,
+    /// `HOME`-like and colour variables are removed first.
+    pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
+        let mut cmd = Command::new(program);
+        for (key, _) in std::env::vars_os() {
+            let k = key.to_string_lossy();
+            if k.starts_with("AWS_") || k.starts_with("TOBIRA_") || ["HOME", "USERPROFILE", "BROWSER", "COLUMNS"].contains(&k.as_ref()) {
+                cmd.env_remove(&key);
+            }
+        }
+        cmd.env("HOME", self.home()).env("NO_COLOR", "1").env("COLUMNS", "100").env("AWS_EC2_METADATA_DISABLED", "true");
+        for (k, v) in &self.vars {
+            cmd.env(k, v);
+        }
+        cmd.current_dir(self.home());
+        cmd
+    }
+}
+
+/// The result of a command, as text.
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+/// Runs `cmd` to completion with no stdin.
+pub fn run(mut cmd: Command) -> Run {
+    cmd.stdin(std::process::Stdio::null());
+    cmd.output().expect("spawn test command").into()
+}

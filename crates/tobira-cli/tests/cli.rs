@@ -1,0 +1,221 @@
+//! `tobira` as users run it: a real process in a hermetic HOME.
+
+use serde_json::Value;
+use tobira_test_support::{Run, TestEnv, run};
+
+const TOBIRA: &str = env!("CARGO_BIN_EXE_tobira");
+
+fn tobira(t: &TestEnv, args: &[&str]) -> Run {
+    let mut cmd = t.command(TOBIRA);
+    cmd.args(args);
+    run(cmd)
+}
+
+const CONFIG: &str = "\
+[default]
+region = ap-northeast-1
+[profile ReadOnly-111111111111]
+sso_session = my-sso
+sso_account_id = 111111111111
+sso_role_name = ReadOnly
+region = us-west-2
+[sso-session my-sso]
+sso_start_url = https://d-1234567890.awsapps.com/start
+sso_region = us-east-1
+[profile admin]
+role_arn = arn:aws:iam::123456789012:role/Admin
+source_profile = ReadOnly-111111111111
+mfa_serial = arn:aws:iam::123456789012:mfa/alice
+[profile broken]
+sso_session = nope
+sso_account_id = 1
+sso_role_name = x
+[profile iam-user]
+region = eu-west-1
+";
+
+const CREDENTIALS: &str = "\
+[iam-user]
+aws_access_key_id = AKIAIOSFODNN7EXAMPLE
+aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+aws_session_token = SESSIONTOKENSECRET
+";
+
+fn sample() -> TestEnv {
+    let t = TestEnv::new();
+    t.write_config(CONFIG).write_credentials(CREDENTIALS);
+    t
+}
+
+#[test]
+fn profiles_table() {
+    let r = tobira(&sample(), &["profiles"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(
+        r.stdout,
+        "  NAME                   KIND         DETAILS
+* default                none         settings only, no credentials
+  ReadOnly-111111111111  sso          sso-session my-sso: account 111111111111, role ReadOnly
+  admin                  assume-role  arn:aws:iam::123456789012:role/Admin from profile ReadOnly-111111111111, MFA arn:aws:iam::123456789012:mfa/alice (via sso-session my-sso: account 111111111111, role ReadOnly)
+  broken                 sso          error: The specified sso-session does not exist: \"nope\"
+  iam-user               static       keys in the credentials file
+
+1 profile cannot give credentials; `tobira profile show NAME` explains why.
+"
+    );
+}
+
+#[test]
+fn profiles_json_marks_the_active_profile() {
+    let mut t = sample();
+    t.env("AWS_PROFILE", "admin");
+    let r = tobira(&t, &["profiles", "--json"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let rows: Value = serde_json::from_str(&r.stdout).unwrap();
+    let kinds: Vec<(&str, &str, bool)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["name"].as_str().unwrap(), r["kind"].as_str().unwrap(), r["active"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("default", "none", false),
+            ("ReadOnly-111111111111", "sso", false),
+            ("admin", "assume-role", true),
+            ("broken", "sso", false),
+            ("iam-user", "static", false)
+        ]
+    );
+    assert_eq!(rows[3]["problem"], "The specified sso-session does not exist: \"nope\"");
+}
+
+#[test]
+fn profile_show_explains_the_chain() {
+    let r = tobira(&sample(), &["profile", "show", "admin"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(r.stdout.starts_with("profile   admin        --profile\nkind      assume-role"), "{}", r.stdout);
+    assert!(r.stdout.contains("  1. sso (profile ReadOnly-111111111111)\n"), "{}", r.stdout);
+    assert!(r.stdout.contains("sso_start_url   https://d-1234567890.awsapps.com/start  ~/.aws/config:9\n"), "{}", r.stdout);
+    assert!(r.stdout.contains("  2. assume-role (profile admin)\n"), "{}", r.stdout);
+    assert!(r.stdout.contains("mfa_serial      arn:aws:iam::123456789012:mfa/alice   ~/.aws/config:14\n"), "{}", r.stdout);
+}
+
+#[test]
+fn profile_show_json_with_env_selection_and_region() {
+    let mut t = sample();
+    t.env("AWS_PROFILE", "ReadOnly-111111111111").env("AWS_REGION", "eu-central-1");
+    let r = tobira(&t, &["profile", "show", "--json"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["profile"]["from"], "$AWS_PROFILE");
+    assert_eq!(v["region"], serde_json::json!({"value": "eu-central-1", "from": "$AWS_REGION"}));
+    assert_eq!(v["kind"], "sso");
+    assert_eq!(v["steps"][0]["step"], "sso");
+    assert_eq!(v["steps"][0]["start_url"]["from"], "~/.aws/config:9");
+}
+
+#[test]
+fn secrets_never_printed() {
+    let t = sample();
+    for args in [&["profile", "show", "iam-user"][..], &["profile", "show", "iam-user", "--json"], &["profiles", "--json"]] {
+        let r = tobira(&t, args);
+        assert_eq!(r.code, Some(0), "{r:?}");
+        for secret in ["wJalrXUtnFEMI", "SESSIONTOKENSECRET", "AKIAIOSFODNN7EXAMPLE"] {
+            assert!(!r.stdout.contains(secret) && !r.stderr.contains(secret), "{args:?} leaked {secret}: {r:?}");
+        }
+    }
+    let r = tobira(&t, &["profile", "show", "iam-user"]);
+    assert!(r.stdout.contains("aws_access_key_id      ****************MPLE"), "{}", r.stdout);
+}
+
+#[test]
+fn unknown_profile_exit_4_with_close_match() {
+    let r = tobira(&sample(), &["profile", "show", "admn"]);
+    assert_eq!(r.code, Some(4));
+    assert_eq!(r.stdout, "");
+    assert_eq!(r.stderr, "error: The config profile (admn) could not be found\n\nhint: did you mean `admin`?\n");
+}
+
+#[test]
+fn malformed_file_exit_3_with_file_and_line() {
+    let t = TestEnv::new();
+    t.write_config("[default]\nregion = us-east-1\n[default]\n");
+    let before = std::fs::read(t.config_path()).unwrap();
+    for args in [&["profiles"][..], &["profile", "show"]] {
+        let r = tobira(&t, args);
+        assert_eq!(r.code, Some(3), "{r:?}");
+        assert_eq!(
+            r.stderr,
+            "error: cannot parse the AWS config file: ~/.aws/config:3: section `[default]` appears again (first on line 1)\n\n\
+             hint: fix line 3 of ~/.aws/config; the AWS CLI and SDKs refuse this file too (\"Unable to parse config file\")\n"
+        );
+    }
+    assert_eq!(std::fs::read(t.config_path()).unwrap(), before, "reading must not change the file");
+}
+
+#[test]
+fn invalid_profile_exit_5_and_no_credentials_exit_6() {
+    let r = tobira(&sample(), &["profile", "show", "broken"]);
+    assert_eq!(r.code, Some(5), "{r:?}");
+    assert!(
+        r.stderr.starts_with("error: The specified sso-session does not exist: \"nope\"\n\nhint: `sso_session` at ~/.aws/config:16"),
+        "{}",
+        r.stderr
+    );
+    let r = tobira(&sample(), &["profile", "show"]);
+    assert_eq!(r.code, Some(6), "{r:?}");
+    assert!(
+        r.stderr.starts_with("error: Unable to locate credentials\n\nhint: profile `default` has no credentials configured"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn no_files_at_all() {
+    let t = TestEnv::new();
+    let r = tobira(&t, &["profiles"]);
+    assert_eq!(r.code, Some(0));
+    assert_eq!(
+        r.stdout,
+        "No profiles in ~/.aws/config or ~/.aws/credentials.\nCreate one with `tobira configure sso` (IAM Identity Center) or `aws configure` (access keys).\n"
+    );
+}
+
+#[test]
+fn config_file_env_override_and_empty_profile_var() {
+    let mut t = TestEnv::new();
+    t.write(&t.home().join("elsewhere/cfg"), "[profile only-here]\nregion = r\n");
+    let cfg = t.home().join("elsewhere/cfg").display().to_string();
+    t.env("AWS_CONFIG_FILE", &cfg).env("AWS_PROFILE", "");
+    let r = tobira(&t, &["profiles", "--json"]);
+    let rows: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(rows[0]["name"], "only-here");
+    // An empty AWS_PROFILE is unset: `default` is selected, and absent.
+    let r = tobira(&t, &["profile", "show", "--json"]);
+    assert_eq!(r.code, Some(6), "{r:?}");
+}
+
+#[test]
+fn usage_errors_exit_2_help_exit_0() {
+    let t = TestEnv::new();
+    assert_eq!(tobira(&t, &["profiles", "--bogus"]).code, Some(2));
+    assert_eq!(tobira(&t, &[]).code, Some(2));
+    let r = tobira(&t, &["--help"]);
+    assert_eq!(r.code, Some(0));
+    assert!(r.stdout.contains("profiles") && r.stdout.contains("profile "), "{}", r.stdout);
+}
+
+#[test]
+fn closed_stdout_pipe_is_not_an_error() {
+    let t = sample();
+    let mut cmd = t.command(TOBIRA);
+    cmd.args(["profiles"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+}
