@@ -73,8 +73,11 @@ pub struct Context {
 }
 
 impl Context {
+    #[allow(clippy::disallowed_methods)] // the one place that reads the environment
     pub fn from_process() -> Context {
-        let env = Env::from_pairs(std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))));
+        let env = Env::from_pairs(
+            std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+        );
         let paths = Paths::locate(&env);
         let home = env.get("HOME").map(PathBuf::from);
         Context { env, paths, home }

@@ -97,9 +97,17 @@ fn profile_show_explains_the_chain() {
     assert_eq!(r.code, Some(0), "{r:?}");
     assert!(r.stdout.starts_with("profile   admin        --profile\nkind      assume-role"), "{}", r.stdout);
     assert!(r.stdout.contains("  1. sso (profile ReadOnly-111111111111)\n"), "{}", r.stdout);
-    assert!(r.stdout.contains("sso_start_url   https://d-1234567890.awsapps.com/start  ~/.aws/config:9\n"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("sso_start_url   https://d-1234567890.awsapps.com/start  ~/.aws/config:9\n"),
+        "{}",
+        r.stdout
+    );
     assert!(r.stdout.contains("  2. assume-role (profile admin)\n"), "{}", r.stdout);
-    assert!(r.stdout.contains("mfa_serial      arn:aws:iam::123456789012:mfa/alice   ~/.aws/config:14\n"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("mfa_serial      arn:aws:iam::123456789012:mfa/alice   ~/.aws/config:14\n"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -119,7 +127,9 @@ fn profile_show_json_with_env_selection_and_region() {
 #[test]
 fn secrets_never_printed() {
     let t = sample();
-    for args in [&["profile", "show", "iam-user"][..], &["profile", "show", "iam-user", "--json"], &["profiles", "--json"]] {
+    for args in
+        [&["profile", "show", "iam-user"][..], &["profile", "show", "iam-user", "--json"], &["profiles", "--json"]]
+    {
         let r = tobira(&t, args);
         assert_eq!(r.code, Some(0), "{r:?}");
         for secret in ["wJalrXUtnFEMI", "SESSIONTOKENSECRET", "AKIAIOSFODNN7EXAMPLE"] {
@@ -160,14 +170,18 @@ fn invalid_profile_exit_5_and_no_credentials_exit_6() {
     let r = tobira(&sample(), &["profile", "show", "broken"]);
     assert_eq!(r.code, Some(5), "{r:?}");
     assert!(
-        r.stderr.starts_with("error: The specified sso-session does not exist: \"nope\"\n\nhint: `sso_session` at ~/.aws/config:16"),
+        r.stderr.starts_with(
+            "error: The specified sso-session does not exist: \"nope\"\n\nhint: `sso_session` at ~/.aws/config:16"
+        ),
         "{}",
         r.stderr
     );
     let r = tobira(&sample(), &["profile", "show"]);
     assert_eq!(r.code, Some(6), "{r:?}");
     assert!(
-        r.stderr.starts_with("error: Unable to locate credentials\n\nhint: profile `default` has no credentials configured"),
+        r.stderr.starts_with(
+            "error: Unable to locate credentials\n\nhint: profile `default` has no credentials configured"
+        ),
         "{}",
         r.stderr
     );

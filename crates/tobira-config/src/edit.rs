@@ -48,15 +48,21 @@ impl Target {
 pub enum EditError {
     #[error("values cannot contain line breaks (`{key}`)")]
     MultilineValue { key: String },
-    #[error("`{key}` cannot be used as a key: keys must be non-empty, on one line, without `=` or `:`, and not start with `[`, `#` or `;`")]
+    #[error(
+        "`{key}` cannot be used as a key: keys must be non-empty, on one line, without `=` or `:`, and not start with `[`, `#` or `;`"
+    )]
     BadKey { key: String },
     #[error("`{name}` cannot be used as a section name here")]
     BadName { name: String },
     #[error("no section for {target:?}")]
     NoSection { target: Target },
-    #[error("the managed block `{name}` must contain whole sections (it starts with a key, or does not parse: {reason})")]
+    #[error(
+        "the managed block `{name}` must contain whole sections (it starts with a key, or does not parse: {reason})"
+    )]
     BadBlock { name: String, reason: String },
-    #[error("the managed block `{name}` has a BEGIN line without an END line (line {line}); remove the broken marker and retry")]
+    #[error(
+        "the managed block `{name}` has a BEGIN line without an END line (line {line}); remove the broken marker and retry"
+    )]
     UnterminatedBlock { name: String, line: usize },
 }
 
@@ -69,10 +75,7 @@ pub struct Editor {
 
 fn check_key(key: &str) -> Result<String, EditError> {
     let k = key.to_lowercase();
-    let bad = k.is_empty()
-        || py_strip(&k) != k
-        || k.contains(['=', ':', '\n', '\r'])
-        || k.starts_with(['[', '#', ';']);
+    let bad = k.is_empty() || py_strip(&k) != k || k.contains(['=', ':', '\n', '\r']) || k.starts_with(['[', '#', ';']);
     if bad { Err(EditError::BadKey { key: key.into() }) } else { Ok(k) }
 }
 
@@ -125,9 +128,8 @@ impl Editor {
     /// continuation lines.
     fn key_lines(&self, range: (usize, usize), key: &str) -> Option<(usize, Vec<usize>)> {
         let kinds = self.doc.analyze().kinds;
-        let opt = (range.0..range.1)
-            .rev()
-            .find(|&i| matches!(&kinds[i], LineKind::Option { key: k, .. } if k == key))?;
+        let opt =
+            (range.0..range.1).rev().find(|&i| matches!(&kinds[i], LineKind::Option { key: k, .. } if k == key))?;
         let conts = (opt + 1..range.1)
             .filter(|&i| matches!(kinds[i], LineKind::Continuation { option_line } if option_line == opt))
             .collect();
@@ -160,7 +162,9 @@ impl Editor {
         };
         if let Some((opt, conts)) = self.key_lines(range, &key) {
             let kinds = self.doc.analyze().kinds;
-            let LineKind::Option { value_start, .. } = kinds[opt] else { unreachable!("key_lines returns option lines") };
+            let LineKind::Option { value_start, .. } = kinds[opt] else {
+                unreachable!("key_lines returns option lines")
+            };
             let line = &mut self.doc.lines[opt];
             line.text = format!("{}{}", &line.text[..value_start], value);
             for i in conts.into_iter().rev() {
@@ -272,7 +276,9 @@ impl Editor {
     }
 
     fn header_round_trips(&self, target: &Target, header: &str) -> bool {
-        header_name(&format!("[{header}]")) == Some(header) && py_strip(header) == header && target.matches(header, self.file)
+        header_name(&format!("[{header}]")) == Some(header)
+            && py_strip(header) == header
+            && target.matches(header, self.file)
     }
 
     /// Removes the section's header and every line up to its last key
@@ -312,7 +318,10 @@ impl Editor {
                 // The END line keeps its ending (none at the end of a file without one).
                 let last_eol = self.doc.lines[stop - 1].eol;
                 let n = lines.len();
-                let new = lines.into_iter().enumerate().map(|(i, text)| Line { text, eol: if i + 1 == n { last_eol } else { eol } });
+                let new = lines
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, text)| Line { text, eol: if i + 1 == n { last_eol } else { eol } });
                 self.doc.lines.splice(start..stop, new);
             }
             None => {
@@ -402,7 +411,8 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let t = tempfile::tempdir().unwrap();
         let p = t.path().join(".aws/credentials");
-        edit_file(&p, FileKind::Credentials, |e| e.set(&Target::Profile("dev".into()), "aws_access_key_id", "AKID")).unwrap();
+        edit_file(&p, FileKind::Credentials, |e| e.set(&Target::Profile("dev".into()), "aws_access_key_id", "AKID"))
+            .unwrap();
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "[dev]\naws_access_key_id = AKID\n");
         assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
         std::fs::write(&p, "[a]\nx = 1\n[a]\n").unwrap();
@@ -443,7 +453,9 @@ mod tests {
 
     #[test]
     fn crlf_is_kept() {
-        let out = edit("[default]\r\nregion = a\r\n", |e| e.set(&Target::Profile("default".into()), "output", "json").unwrap());
+        let out = edit("[default]\r\nregion = a\r\n", |e| {
+            e.set(&Target::Profile("default".into()), "output", "json").unwrap()
+        });
         assert_eq!(out, "[default]\r\nregion = a\r\noutput = json\r\n");
     }
 

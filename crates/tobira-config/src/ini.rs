@@ -55,10 +55,7 @@ impl Document {
                 }
                 b'\r' => {
                     let crlf = bytes.get(i + 1) == Some(&b'\n');
-                    lines.push(Line {
-                        text: text[start..i].to_string(),
-                        eol: if crlf { "\r\n" } else { "\r" },
-                    });
+                    lines.push(Line { text: text[start..i].to_string(), eol: if crlf { "\r\n" } else { "\r" } });
                     i += if crlf { 2 } else { 1 };
                     start = i;
                 }
@@ -170,18 +167,15 @@ impl fmt::Display for LineError {
             LineErrorKind::DuplicateSection { name, first_line } => {
                 write!(f, "section `[{name}]` appears again (first on line {first_line})")
             }
-            LineErrorKind::DuplicateOption { section, key, first_line } => write!(
-                f,
-                "key `{key}` appears twice in section `[{section}]` (first on line {first_line})"
-            ),
-            LineErrorKind::NestedWithoutEquals { key } => write!(
-                f,
-                "the indented lines under `{key} =` must each be `name = value`"
-            ),
-            LineErrorKind::ByteOrderMark => write!(
-                f,
-                "the file starts with a UTF-8 byte-order mark, which AWS tools cannot read"
-            ),
+            LineErrorKind::DuplicateOption { section, key, first_line } => {
+                write!(f, "key `{key}` appears twice in section `[{section}]` (first on line {first_line})")
+            }
+            LineErrorKind::NestedWithoutEquals { key } => {
+                write!(f, "the indented lines under `{key} =` must each be `name = value`")
+            }
+            LineErrorKind::ByteOrderMark => {
+                write!(f, "the file starts with a UTF-8 byte-order mark, which AWS tools cannot read")
+            }
         }
     }
 }
@@ -232,10 +226,7 @@ fn analyze(lines: &[Line]) -> Analysis {
                 if let Some(first) = seen_sections.get(name) {
                     errors.push(LineError {
                         line: idx + 1,
-                        kind: LineErrorKind::DuplicateSection {
-                            name: name.to_string(),
-                            first_line: *first,
-                        },
+                        kind: LineErrorKind::DuplicateSection { name: name.to_string(), first_line: *first },
                     });
                 } else {
                     seen_sections.insert(name.to_string(), idx + 1);

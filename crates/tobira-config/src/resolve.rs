@@ -102,9 +102,9 @@ impl Step {
             Step::Env(_) => None,
             Step::Static(k) => k.profile.as_deref(),
             Step::Sso(s) => Some(&s.profile),
-            Step::Process { profile, .. }
-            | Step::Login { profile, .. }
-            | Step::CredentialSource { profile, .. } => Some(profile),
+            Step::Process { profile, .. } | Step::Login { profile, .. } | Step::CredentialSource { profile, .. } => {
+                Some(profile)
+            }
             Step::WebIdentity(w) => w.profile.as_deref(),
             Step::AssumeRole(a) => Some(&a.profile),
         }
@@ -172,26 +172,41 @@ pub enum ResolveError {
     #[error("The specified sso-session does not exist: \"{session}\"")]
     SsoSessionNotFound { profile: String, session: String, origin: Origin },
     #[error("The value for {key} is inconsistent between profile ({profile_value}) and sso-session ({session_value}).")]
-    SsoInconsistent { key: String, profile_value: String, session_value: String, profile_origin: Origin, session_origin: Origin },
+    SsoInconsistent {
+        key: String,
+        profile_value: String,
+        session_value: String,
+        profile_origin: Origin,
+        session_origin: Origin,
+    },
     #[error("The profile \"{profile}\" contains both source_profile and credential_source.")]
     SourceProfileAndCredentialSource { profile: String },
     #[error("Partial credentials found in assume-role, missing: source_profile or credential_source")]
     NoRoleSource { profile: String, origin: Origin },
     #[error("The credential source \"{source_name}\" referenced in profile \"{profile}\" is not valid.")]
     InvalidCredentialSource { profile: String, source_name: String, origin: Origin },
-    #[error("Error when retrieving credentials from {source_name}: No credentials found in credential_source referenced in profile {profile}")]
+    #[error(
+        "Error when retrieving credentials from {source_name}: No credentials found in credential_source referenced in profile {profile}"
+    )]
     CredentialSourceEmpty { profile: String, source_name: String },
     #[error("The source_profile \"{source_profile}\" referenced in the profile \"{profile}\" does not exist.")]
     SourceProfileNotFound { profile: String, source_profile: String, origin: Origin },
-    #[error("Infinite loop in credential configuration detected. Attempting to load from profile {profile} which has already been visited. Visited profiles: {}", py_list(visited))]
+    #[error(
+        "Infinite loop in credential configuration detected. Attempting to load from profile {profile} which has already been visited. Visited profiles: {}",
+        py_list(visited)
+    )]
     InfiniteLoop { profile: String, visited: Vec<String> },
     #[error("The source profile \"{profile}\" must have credentials.")]
     SourceHasNoCredentials { profile: String },
     #[error("Partial credentials found in {provider}, missing: {missing}")]
     PartialCredentials { provider: &'static str, missing: &'static str, profile: Option<String> },
-    #[error("The provided profile or the current environment is configured to assume role with web identity but has no role ARN configured. Ensure that the profile has the role_arnconfiguration set or the AWS_ROLE_ARN env var is set.")]
+    #[error(
+        "The provided profile or the current environment is configured to assume role with web identity but has no role ARN configured. Ensure that the profile has the role_arnconfiguration set or the AWS_ROLE_ARN env var is set."
+    )]
     WebIdentityWithoutRole { profile: Option<String> },
-    #[error("The profile is configured to use the services section but the \"{name}\" services configuration does not exist.")]
+    #[error(
+        "The profile is configured to use the services section but the \"{name}\" services configuration does not exist."
+    )]
     ServicesNotFound { name: String, origin: Origin },
     #[error("Unable to locate credentials")]
     NoCredentials { profile: String },
@@ -203,7 +218,9 @@ impl ResolveError {
         Some(match self {
             ResolveError::ProfileNotFound { candidates, origin, .. } => {
                 let from = match origin {
-                    Origin::Env { var } => format!(" (it comes from `{var}`; unset it or set it to a profile that exists)"),
+                    Origin::Env { var } => {
+                        format!(" (it comes from `{var}`; unset it or set it to a profile that exists)")
+                    }
                     _ => String::new(),
                 };
                 if candidates.is_empty() {
@@ -251,9 +268,9 @@ impl ResolveError {
             ResolveError::ServicesNotFound { name, origin } => {
                 format!("`services` at {origin} names a missing `[services {name}]` section")
             }
-            ResolveError::NoCredentials { profile } => format!(
-                "profile `{profile}` has no credentials configured; set one up with `tobira configure sso`"
-            ),
+            ResolveError::NoCredentials { profile } => {
+                format!("profile `{profile}` has no credentials configured; set one up with `tobira configure sso`")
+            }
         })
     }
 }
@@ -306,7 +323,12 @@ pub fn resolve(set: &ProfileSet, env: &Env, flags: &Flags) -> Result<Plan, Resol
 }
 
 /// Resolves a given profile as if it had been named with `--profile`.
-pub fn resolve_profile(set: &ProfileSet, env: &Env, name: &str, region_flag: Option<&str>) -> Result<Plan, ResolveError> {
+pub fn resolve_profile(
+    set: &ProfileSet,
+    env: &Env,
+    name: &str,
+    region_flag: Option<&str>,
+) -> Result<Plan, ResolveError> {
     let flags = Flags { profile: Some(name.to_string()), region: region_flag.map(str::to_string) };
     resolve(set, env, &flags)
 }
@@ -328,7 +350,8 @@ fn resolve_named(
     }
     let region = if let Some(r) = &flags.region {
         Some(Sourced::new(r.clone(), Origin::Flag { flag: "--region".into() }))
-    } else if let Some((var, r)) = ["AWS_REGION", "AWS_DEFAULT_REGION"].iter().find_map(|v| env.get(v).map(|r| (v, r))) {
+    } else if let Some((var, r)) = ["AWS_REGION", "AWS_DEFAULT_REGION"].iter().find_map(|v| env.get(v).map(|r| (v, r)))
+    {
         Some(Sourced::new(r.to_string(), Origin::Env { var: (*var).into() }))
     } else {
         block.and_then(|b| b.text("region"))
@@ -352,9 +375,9 @@ fn endpoint(
     env_suffix: &str,
     service_keys: &[&str],
 ) -> Result<Option<Sourced<String>>, ResolveError> {
-    let ignore = env.get_bool("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").or_else(|| {
-        profile.and_then(|p| p.text("ignore_configured_endpoint_urls")).and_then(|v| parse_bool(&v.value))
-    });
+    let ignore = env
+        .get_bool("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+        .or_else(|| profile.and_then(|p| p.text("ignore_configured_endpoint_urls")).and_then(|v| parse_bool(&v.value)));
     if ignore == Some(true) {
         return Ok(None);
     }
@@ -405,9 +428,18 @@ impl<'a> Chain<'a> {
     }
 
     /// Providers 3–8 of files.md §4 for one profile.
-    fn profile_providers(&self, name: &str, block: Option<&Block>, env_vars: bool) -> Result<Option<Step>, ResolveError> {
+    fn profile_providers(
+        &self,
+        name: &str,
+        block: Option<&Block>,
+        env_vars: bool,
+    ) -> Result<Option<Step>, ResolveError> {
         let env_val = |var: &str| {
-            if env_vars { self.env.get(var).map(|v| Sourced::new(v.to_string(), Origin::Env { var: var.into() })) } else { None }
+            if env_vars {
+                self.env.get(var).map(|v| Sourced::new(v.to_string(), Origin::Env { var: var.into() }))
+            } else {
+                None
+            }
         };
         let key = |k: &str| block.and_then(|b| b.text(k));
 
@@ -527,7 +559,7 @@ impl<'a> Chain<'a> {
             (Some(sp), None) => {
                 self.validate_source_profile(name, sp)?;
                 self.visited.push(sp.value.clone());
-                self.from_source_profile(&sp.value)?
+                self.resolve_source_profile(&sp.value)?
             }
         };
         let duration_seconds = block
@@ -558,7 +590,10 @@ impl<'a> Chain<'a> {
         if cs.value == "Environment" {
             return match env_keys(self.env)? {
                 Some(step) => Ok(vec![step]),
-                None => Err(ResolveError::CredentialSourceEmpty { profile: name.to_string(), source_name: cs.value.clone() }),
+                None => Err(ResolveError::CredentialSourceEmpty {
+                    profile: name.to_string(),
+                    source_name: cs.value.clone(),
+                }),
             };
         }
         Ok(vec![Step::CredentialSource { profile: name.to_string(), source: cs.clone() }])
@@ -581,7 +616,7 @@ impl<'a> Chain<'a> {
         Ok(())
     }
 
-    fn from_source_profile(&mut self, name: &str) -> Result<Vec<Step>, ResolveError> {
+    fn resolve_source_profile(&mut self, name: &str) -> Result<Vec<Step>, ResolveError> {
         let set = self.set;
         let Some(block) = set.profile(name) else {
             return Err(ResolveError::SourceHasNoCredentials { profile: name.to_string() });
@@ -636,7 +671,11 @@ fn env_keys(env: &Env) -> Result<Option<Step>, ResolveError> {
     let var = |name: &str| env.get(name).map(|v| Sourced::new(v.to_string(), Origin::Env { var: name.into() }));
     let Some(access_key_id) = var("AWS_ACCESS_KEY_ID") else { return Ok(None) };
     let Some(secret) = var("AWS_SECRET_ACCESS_KEY") else {
-        return Err(ResolveError::PartialCredentials { provider: "env", missing: "AWS_SECRET_ACCESS_KEY", profile: None });
+        return Err(ResolveError::PartialCredentials {
+            provider: "env",
+            missing: "AWS_SECRET_ACCESS_KEY",
+            profile: None,
+        });
     };
     let token = var("AWS_SECURITY_TOKEN").or_else(|| var("AWS_SESSION_TOKEN"));
     Ok(Some(Step::Env(StaticKeys {

@@ -62,11 +62,7 @@ pub fn split(s: &str) -> Option<Vec<String>> {
 /// does (`shlex.quote`), so `split` gives it back as one token.
 pub fn quote(s: &str) -> String {
     let safe = |c: char| c.is_ascii_alphanumeric() || "@%+=:,./-_".contains(c);
-    if !s.is_empty() && s.chars().all(safe) {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\"'\"'"))
-    }
+    if !s.is_empty() && s.chars().all(safe) { s.to_string() } else { format!("'{}'", s.replace('\'', "'\"'\"'")) }
 }
 
 #[cfg(test)]

@@ -2,6 +2,9 @@
 //! `scripts/setup-python.sh`) reads every scenario; its profile map and its
 //! choice of credential provider (or its error message) must equal tobira's.
 
+// Test drivers read their own switches (TOBIRA_BLESS, TOBIRA_PYTHON, TOBIRA_SKIP_INTEROP).
+#![allow(clippy::disallowed_methods)]
+
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -76,5 +79,11 @@ fn botocore_agrees_on_every_scenario() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} scenarios differ from botocore:\n{}", failures.len(), all.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} scenarios differ from botocore:\n{}",
+        failures.len(),
+        all.len(),
+        failures.join("\n")
+    );
 }

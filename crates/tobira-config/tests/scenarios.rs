@@ -2,6 +2,9 @@
 //! case (see `common/mod.rs` for the layout). Run with `TOBIRA_BLESS=1` to
 //! rewrite `expected.json` after an intended change, then review the diff.
 
+// Test drivers read their own switches (TOBIRA_BLESS, TOBIRA_PYTHON, TOBIRA_SKIP_INTEROP).
+#![allow(clippy::disallowed_methods)]
+
 mod common;
 
 use serde_json::{Value as Json, json};

@@ -152,7 +152,8 @@ fn lock_path(target: &Path) -> io::Result<PathBuf> {
     Ok(real.with_file_name(format!(".{name}.lock")))
 }
 
-#[cfg(all(test, unix))]
+#[cfg(test)]
+#[cfg(unix)]
 mod tests {
     use super::*;
     use std::os::unix::fs::{PermissionsExt, symlink};

@@ -68,13 +68,21 @@ impl TestEnv {
     /// `HOME`-like and colour variables are removed first.
     pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
         let mut cmd = Command::new(program);
+        // Scrubbing the parent's variables is this helper's whole job.
+        #[allow(clippy::disallowed_methods)]
         for (key, _) in std::env::vars_os() {
             let k = key.to_string_lossy();
-            if k.starts_with("AWS_") || k.starts_with("TOBIRA_") || ["HOME", "USERPROFILE", "BROWSER", "COLUMNS"].contains(&k.as_ref()) {
+            if k.starts_with("AWS_")
+                || k.starts_with("TOBIRA_")
+                || ["HOME", "USERPROFILE", "BROWSER", "COLUMNS"].contains(&k.as_ref())
+            {
                 cmd.env_remove(&key);
             }
         }
-        cmd.env("HOME", self.home()).env("NO_COLOR", "1").env("COLUMNS", "100").env("AWS_EC2_METADATA_DISABLED", "true");
+        cmd.env("HOME", self.home())
+            .env("NO_COLOR", "1")
+            .env("COLUMNS", "100")
+            .env("AWS_EC2_METADATA_DISABLED", "true");
         for (k, v) in &self.vars {
             cmd.env(k, v);
         }

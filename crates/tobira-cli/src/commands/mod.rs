@@ -15,7 +15,9 @@ pub fn describe(step: &Step) -> String {
             }
         }
         Step::Sso(s) => match &s.session {
-            Some(sess) => format!("sso-session {}: account {}, role {}", sess.value, s.account_id.value, s.role_name.value),
+            Some(sess) => {
+                format!("sso-session {}: account {}, role {}", sess.value, s.account_id.value, s.role_name.value)
+            }
             None => format!("{}: account {}, role {}", s.start_url.value, s.account_id.value, s.role_name.value),
         },
         Step::Process { command, .. } => format!("runs `{}`", command.value),

@@ -10,7 +10,13 @@ use tobira_config::{Flags, Plan, Sourced, Step, resolve};
 
 use crate::{CliError, Context, Kind, emit};
 
-pub fn run(ctx: &Context, name: Option<String>, region: Option<String>, json: bool, out: &mut dyn Write) -> Result<(), CliError> {
+pub fn run(
+    ctx: &Context,
+    name: Option<String>,
+    region: Option<String>,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
     let set = ctx.load_profiles()?;
     let plan = resolve(&set, &ctx.env, &Flags { profile: name, region })?;
     let kind = set.profile(&plan.profile.value).map_or("none", |b| profile_kind(&set, b));

@@ -40,14 +40,17 @@ pub fn run(ctx: &Context, profile_flag: &Option<String>, json: bool, out: &mut d
                     };
                     (detail, None)
                 }
-                Err(tobira_config::ResolveError::NoCredentials { .. }) => ("settings only, no credentials".into(), None),
+                Err(tobira_config::ResolveError::NoCredentials { .. }) => {
+                    ("settings only, no credentials".into(), None)
+                }
                 Err(e) => (String::new(), Some(e.to_string())),
             };
             Row { active: p.name == active.value, name: p.name.clone(), kind, detail, region, problem }
         })
         .collect();
     if json {
-        let text = serde_json::to_string_pretty(&rows).map_err(|e| CliError::new(crate::Kind::Internal, e.to_string()))?;
+        let text =
+            serde_json::to_string_pretty(&rows).map_err(|e| CliError::new(crate::Kind::Internal, e.to_string()))?;
         return emit(out, &(text + "\n"));
     }
     if rows.is_empty() {
