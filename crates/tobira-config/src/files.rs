@@ -181,7 +181,7 @@ fn parse_file(path: &Path, kind: FileKind, bytes: &[u8]) -> Result<ParsedFile, P
     let err = |error| ParseError { path: path.to_path_buf(), kind, error };
     let doc = Document::from_bytes(bytes).map_err(err)?;
     let sections = ini::sections(&doc).map_err(err)?;
-    let shown = path.display().to_string();
+    let shown: std::sync::Arc<str> = path.display().to_string().into();
     let origin = |line| match kind {
         FileKind::Config => Origin::ConfigFile { path: shown.clone(), line },
         FileKind::Credentials => Origin::CredentialsFile { path: shown.clone(), line },
@@ -198,7 +198,7 @@ fn parse_file(path: &Path, kind: FileKind, bytes: &[u8]) -> Result<ParsedFile, P
                 .collect(),
         })
         .collect();
-    Ok(ParsedFile { path: shown, blocks })
+    Ok(ParsedFile { path: shown.to_string(), blocks })
 }
 
 /// botocore's full config: config-file profiles merged with credentials-file
@@ -209,8 +209,11 @@ pub struct ProfileSet {
     pub config_path: String,
     pub credentials_path: String,
     profiles: Vec<Block>,
-    index: HashMap<String, usize>,
-    config_profiles: HashMap<String, Block>,
+    /// Profile name → (position in `profiles`, defined in the config file).
+    index: HashMap<String, (usize, bool)>,
+    /// The config file's own version of profiles the credentials file
+    /// changed (for the others, the merged profile *is* the config's).
+    config_before_merge: HashMap<String, Block>,
     credentials_sections: HashMap<String, Block>,
     sso_sessions: HashMap<String, Block>,
     services: HashMap<String, Block>,
@@ -263,13 +266,12 @@ impl ProfileSet {
                     // Profiles keep the position of their first appearance
                     // (Python dict); a later section replaces the keys wholesale.
                     match set.index.get(&name) {
-                        Some(&i) => set.profiles[i] = block.clone(),
+                        Some(&(i, _)) => set.profiles[i] = block,
                         None => {
-                            set.index.insert(name.clone(), set.profiles.len());
-                            set.profiles.push(block.clone());
+                            set.index.insert(name, (set.profiles.len(), true));
+                            set.profiles.push(block);
                         }
                     }
-                    set.config_profiles.insert(name, block);
                 }
                 SectionId::SsoSession(name) => {
                     set.sso_sessions.insert(name.clone(), Block { name, ..block });
@@ -282,8 +284,11 @@ impl ProfileSet {
         }
         for block in credentials.blocks {
             match set.index.get(&block.name) {
-                Some(&i) => {
+                Some(&(i, from_config)) => {
                     let merged = &mut set.profiles[i];
+                    if from_config && !set.config_before_merge.contains_key(&block.name) {
+                        set.config_before_merge.insert(block.name.clone(), merged.clone());
+                    }
                     for prop in &block.props {
                         match merged.props.iter_mut().find(|p| p.key == prop.key) {
                             Some(slot) => *slot = prop.clone(),
@@ -292,7 +297,7 @@ impl ProfileSet {
                     }
                 }
                 None => {
-                    set.index.insert(block.name.clone(), set.profiles.len());
+                    set.index.insert(block.name.clone(), (set.profiles.len(), false));
                     set.profiles.push(block.clone());
                 }
             }
@@ -307,12 +312,15 @@ impl ProfileSet {
     }
 
     pub fn profile(&self, name: &str) -> Option<&Block> {
-        self.index.get(name).map(|&i| &self.profiles[i])
+        self.index.get(name).map(|&(i, _)| &self.profiles[i])
     }
 
     /// The profile as the config file alone defines it.
     pub fn config_profile(&self, name: &str) -> Option<&Block> {
-        self.config_profiles.get(name)
+        match self.index.get(name) {
+            Some(&(i, true)) => Some(self.config_before_merge.get(name).unwrap_or(&self.profiles[i])),
+            _ => None,
+        }
     }
 
     /// The credentials-file section named exactly `name`.

@@ -198,7 +198,9 @@ fn analyze(lines: &[Line]) -> Analysis {
     let mut option_line: Option<usize> = None;
     let mut indent_level = usize::MAX;
     let mut seen_sections: HashMap<String, usize> = HashMap::new();
-    let mut seen_options: HashMap<(String, String), usize> = HashMap::new();
+    // Keys seen per section name (sections repeat only in broken files, and
+    // `[DEFAULT]` may repeat legitimately).
+    let mut seen_options: HashMap<String, HashMap<String, usize>> = HashMap::new();
 
     for (idx, line) in lines.iter().enumerate() {
         let text = line.text.as_str();
@@ -249,8 +251,11 @@ fn analyze(lines: &[Line]) -> Analysis {
         };
         match split_option(text) {
             Some((key, value, value_start)) if !key.is_empty() => {
-                let id = (current.clone(), key.clone());
-                if let Some(first) = seen_options.get(&id) {
+                let keys = match seen_options.get_mut(current.as_str()) {
+                    Some(k) => k,
+                    None => seen_options.entry(current.clone()).or_default(),
+                };
+                if let Some(first) = keys.get(&key) {
                     errors.push(LineError {
                         line: idx + 1,
                         kind: LineErrorKind::DuplicateOption {
@@ -260,7 +265,7 @@ fn analyze(lines: &[Line]) -> Analysis {
                         },
                     });
                 } else {
-                    seen_options.insert(id, idx + 1);
+                    keys.insert(key.clone(), idx + 1);
                 }
                 option_line = Some(idx);
                 kinds.push(LineKind::Option { key, value, value_start });
@@ -420,6 +425,9 @@ pub fn sections(doc: &Document) -> Result<Vec<Section>, LineError> {
     }
 
     let finish = |raw: &Raw| -> Result<Property, LineError> {
+        if let [only] = raw.pieces.as_slice() {
+            return Ok(Property { key: raw.key.clone(), value: Value::Text(only.clone()), line: raw.line });
+        }
         let joined = raw.pieces.join("\n");
         let joined = joined.trim_end_matches(py_is_space);
         let value = if joined.starts_with('\n') {

@@ -2,6 +2,7 @@
 //! show`, `doctor` and `--debug` can say why tobira did what it did.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -15,9 +16,9 @@ pub enum Origin {
     /// An environment variable.
     Env { var: String },
     /// A line of the config file (`~/.aws/config`).
-    ConfigFile { path: String, line: usize },
+    ConfigFile { path: Arc<str>, line: usize },
     /// A line of the credentials file (`~/.aws/credentials`).
-    CredentialsFile { path: String, line: usize },
+    CredentialsFile { path: Arc<str>, line: usize },
     /// Nothing was configured; this is the built-in default.
     Default,
 }

@@ -208,6 +208,8 @@ pub enum ResolveError {
         "The profile is configured to use the services section but the \"{name}\" services configuration does not exist."
     )]
     ServicesNotFound { name: String, origin: Origin },
+    #[error("The credential_process of profile \"{profile}\" is empty or has unbalanced quotes, so there is no command to run.")]
+    EmptyCredentialProcess { profile: String, origin: Origin },
     #[error("Unable to locate credentials")]
     NoCredentials { profile: String },
 }
@@ -249,8 +251,14 @@ impl ResolveError {
             ResolveError::InvalidCredentialSource { origin, .. } => format!(
                 "at {origin}: use exactly `Environment`, `Ec2InstanceMetadata` or `EcsContainer` (case matters)"
             ),
+            ResolveError::CredentialSourceEmpty { source_name, .. } if source_name == "EcsContainer" => {
+                "`EcsContainer` works inside ECS/EKS tasks, where `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` or `AWS_CONTAINER_CREDENTIALS_FULL_URI` is set".to_string()
+            }
             ResolveError::CredentialSourceEmpty { .. } => {
                 "set `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` in the environment".to_string()
+            }
+            ResolveError::EmptyCredentialProcess { origin, .. } => {
+                format!("at {origin}: give the command to run, or remove the line")
             }
             ResolveError::SourceProfileNotFound { origin, .. } => {
                 format!("fix `source_profile` at {origin}; list the profiles with `tobira profiles`")
@@ -300,6 +308,26 @@ fn py_repr(s: &str) -> String {
     }
     out.push(quote);
     out
+}
+
+/// Python's `int(text)` for decimal text: surrounding whitespace, a sign,
+/// and single `_` between digits are accepted (botocore parses
+/// `duration_seconds` with it; anything else is silently ignored).
+fn py_int(text: &str) -> Option<i64> {
+    let t = crate::ini::py_strip(text);
+    let (neg, digits) = match t.as_bytes().first()? {
+        b'+' => (false, &t[1..]),
+        b'-' => (true, &t[1..]),
+        _ => (false, t),
+    };
+    if digits.is_empty() || digits.starts_with('_') || digits.ends_with('_') || digits.contains("__") {
+        return None;
+    }
+    let mut n: i64 = 0;
+    for c in digits.chars().filter(|c| *c != '_') {
+        n = n.checked_mul(10)?.checked_add(i64::from(c.to_digit(10)?))?;
+    }
+    Some(if neg { -n } else { n })
 }
 
 /// Which profile, and why: `--profile` > `AWS_PROFILE` > `AWS_DEFAULT_PROFILE`
@@ -388,7 +416,8 @@ fn endpoint(
     }
     let Some(profile) = profile else { return Ok(None) };
     if let Some(name) = profile.text("services") {
-        let Some(services) = set.services(&name.value) else {
+        // botocore treats a services section without keys as missing.
+        let Some(services) = set.services(&name.value).filter(|s| !s.props.is_empty()) else {
             return Err(ResolveError::ServicesNotFound { name: name.value, origin: name.origin });
         };
         for key in service_keys {
@@ -472,6 +501,9 @@ impl<'a> Chain<'a> {
         }
         // 7. credential_process
         if let Some(command) = block.text("credential_process") {
+            if crate::shlex::split(&command.value).is_none_or(|argv| argv.is_empty()) {
+                return Err(ResolveError::EmptyCredentialProcess { profile: name.to_string(), origin: command.origin });
+            }
             return Ok(Some(Step::Process { profile: name.to_string(), command }));
         }
         // 8. config-file keys
@@ -564,7 +596,7 @@ impl<'a> Chain<'a> {
         };
         let duration_seconds = block
             .text("duration_seconds")
-            .and_then(|d| Some(Sourced::new(d.value.trim_start_matches('+').parse::<i64>().ok()?, d.origin)));
+            .and_then(|d| Some(Sourced::new(py_int(&d.value)?, d.origin)));
         steps.push(Step::AssumeRole(AssumeRole {
             profile: name.to_string(),
             role_arn,
@@ -595,6 +627,10 @@ impl<'a> Chain<'a> {
                     source_name: cs.value.clone(),
                 }),
             };
+        }
+        let container = ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"];
+        if cs.value == "EcsContainer" && !container.iter().any(|v| self.env.get(v).is_some()) {
+            return Err(ResolveError::CredentialSourceEmpty { profile: name.to_string(), source_name: cs.value.clone() });
         }
         Ok(vec![Step::CredentialSource { profile: name.to_string(), source: cs.clone() }])
     }
@@ -715,6 +751,15 @@ pub fn profile_kind(set: &ProfileSet, block: &Block) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn python_int() {
+        assert_eq!(py_int(" +3_600 "), Some(3600));
+        assert_eq!(py_int("-5"), Some(-5));
+        for bad in ["", "+", "3__6", "_3", "3_", "1.5", "0x10", "abc"] {
+            assert_eq!(py_int(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn python_reprs() {
