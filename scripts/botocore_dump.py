@@ -60,6 +60,10 @@ def scenario(d):
         result["services"] = full.get("services", {})
         try:
             creds = session.get_credentials()
+            # Building a client (offline) applies the endpoint configuration,
+            # which is where botocore rejects a bad `services` reference; the
+            # AWS CLI builds one for every command.
+            session.create_client("sts", region_name="us-east-1")
             result["method"] = creds.method if creds is not None else "none"
         except Exception as e:  # the message is what we compare
             result["error"] = str(e)
