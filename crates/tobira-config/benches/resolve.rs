@@ -113,7 +113,8 @@ print(json.dumps({"version": botocore.__version__, "times": out}))
     let boto_version = match cmd.output() {
         Ok(o) if o.status.success() => {
             let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-            let times = v["times"].as_array().unwrap().iter().map(|t| Duration::from_secs_f64(t.as_f64().unwrap())).collect();
+            let times =
+                v["times"].as_array().unwrap().iter().map(|t| Duration::from_secs_f64(t.as_f64().unwrap())).collect();
             let version = v["version"].as_str().unwrap().to_string();
             rows.push(Row { what: format!("botocore {version}: Session + get_credentials (in-process)"), times });
             Some(version)
@@ -141,7 +142,9 @@ print(json.dumps({"version": botocore.__version__, "times": out}))
     };
     if let Ok(bin) = std::env::var("TOBIRA_BIN") {
         let mut c = Command::new(&bin);
-        c.args(["profile", "show", &target, "--json"]).env("AWS_CONFIG_FILE", &cfg).env("AWS_SHARED_CREDENTIALS_FILE", &cred);
+        c.args(["profile", "show", &target, "--json"])
+            .env("AWS_CONFIG_FILE", &cfg)
+            .env("AWS_SHARED_CREDENTIALS_FILE", &cred);
         rows.push(Row { what: format!("`tobira profile show {target} --json` (process)"), times: run(c, 20) });
     }
     if boto_version.is_some() {

@@ -208,7 +208,9 @@ pub enum ResolveError {
         "The profile is configured to use the services section but the \"{name}\" services configuration does not exist."
     )]
     ServicesNotFound { name: String, origin: Origin },
-    #[error("The credential_process of profile \"{profile}\" is empty or has unbalanced quotes, so there is no command to run.")]
+    #[error(
+        "The credential_process of profile \"{profile}\" is empty or has unbalanced quotes, so there is no command to run."
+    )]
     EmptyCredentialProcess { profile: String, origin: Origin },
     #[error("Unable to locate credentials")]
     NoCredentials { profile: String },
@@ -594,9 +596,8 @@ impl<'a> Chain<'a> {
                 self.resolve_source_profile(&sp.value)?
             }
         };
-        let duration_seconds = block
-            .text("duration_seconds")
-            .and_then(|d| Some(Sourced::new(py_int(&d.value)?, d.origin)));
+        let duration_seconds =
+            block.text("duration_seconds").and_then(|d| Some(Sourced::new(py_int(&d.value)?, d.origin)));
         steps.push(Step::AssumeRole(AssumeRole {
             profile: name.to_string(),
             role_arn,
@@ -630,7 +631,10 @@ impl<'a> Chain<'a> {
         }
         let container = ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"];
         if cs.value == "EcsContainer" && !container.iter().any(|v| self.env.get(v).is_some()) {
-            return Err(ResolveError::CredentialSourceEmpty { profile: name.to_string(), source_name: cs.value.clone() });
+            return Err(ResolveError::CredentialSourceEmpty {
+                profile: name.to_string(),
+                source_name: cs.value.clone(),
+            });
         }
         Ok(vec![Step::CredentialSource { profile: name.to_string(), source: cs.clone() }])
     }
