@@ -4,7 +4,7 @@
 //! Run with `scripts/bench-config` (it builds the release binary and the
 //! Python venv first). Environment: `TOBIRA_PYTHON` (a python with botocore),
 //! `TOBIRA_BIN` (a release `tobira`), `BENCH_PROFILES` (default 10000).
-#![allow(clippy::disallowed_methods, clippy::print_stdout, clippy::unwrap_used)]
+#![allow(clippy::disallowed_methods, clippy::print_stdout, clippy::print_stderr, clippy::unwrap_used)]
 
 use std::path::Path;
 use std::process::Command;
