@@ -28,6 +28,9 @@ pub struct Plan {
     pub exists: bool,
     pub region: Option<Sourced<String>>,
     pub endpoints: Endpoints,
+    /// Other settings of the selected profile that shape how credentials are
+    /// used or written.
+    pub settings: Settings,
     /// Credential steps: the first produces credentials from something
     /// configured, each later one assumes a role with the previous result.
     pub steps: Vec<Step>,
@@ -42,6 +45,22 @@ impl Plan {
             None => "none",
         }
     }
+}
+
+/// Non-credential settings of the selected profile (files.md §3).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Settings {
+    /// `output` (json, text, table, yaml…).
+    pub output: Option<Sourced<String>>,
+    /// `AWS_CA_BUNDLE` or `ca_bundle`.
+    pub ca_bundle: Option<Sourced<String>>,
+    /// `cli_timestamp_format` (`iso8601` or `wire`): the text of cached
+    /// expirations the AWS CLI writes.
+    pub cli_timestamp_format: Option<Sourced<String>>,
+    /// `aws_account_id`: the account the profile's credentials belong to.
+    pub account_id: Option<Sourced<String>>,
+    /// `sts_regional_endpoints` (botocore 1.x only; the AWS CLI v2 ignores it).
+    pub sts_regional_endpoints: Option<Sourced<String>>,
 }
 
 /// Endpoint overrides for the three services tobira calls.
@@ -122,6 +141,8 @@ pub struct StaticKeys {
     pub session_token: Option<Sourced<Secret>>,
     /// `AWS_CREDENTIAL_EXPIRATION` (env keys only).
     pub expiration: Option<Sourced<String>>,
+    /// `AWS_ACCOUNT_ID` (env keys) or `aws_account_id` (profile keys).
+    pub account_id: Option<Sourced<String>>,
     /// `mfa_serial` on a profile with keys: tobira gets an MFA session
     /// (GetSessionToken) with them, as aws-vault does.
     pub mfa_serial: Option<Sourced<String>>,
@@ -393,7 +414,16 @@ fn resolve_named(
     };
     let mut chain = Chain { set, env, visited: vec![profile.value.clone()] };
     let steps = chain.top(&profile.value, block, explicit)?;
-    Ok(Plan { profile, explicit, exists: block.is_some(), region, endpoints, steps })
+    let key = |k: &str| block.and_then(|b| b.text(k));
+    let env_var = |var: &str| env.get(var).map(|v| Sourced::new(v.to_string(), Origin::Env { var: var.into() }));
+    let settings = Settings {
+        output: key("output"),
+        ca_bundle: env_var("AWS_CA_BUNDLE").or_else(|| key("ca_bundle")),
+        cli_timestamp_format: key("cli_timestamp_format"),
+        account_id: key("aws_account_id"),
+        sts_regional_endpoints: key("sts_regional_endpoints"),
+    };
+    Ok(Plan { profile, explicit, exists: block.is_some(), region, endpoints, settings, steps })
 }
 
 /// wire.md §1.2: `AWS_ENDPOINT_URL_<SVC>` > `AWS_ENDPOINT_URL` > `[services]`
@@ -702,6 +732,7 @@ fn static_keys(
         secret_access_key: Sourced::new(Secret::new(secret.value), secret.origin),
         session_token: token.map(|t| Sourced::new(Secret::new(t.value), t.origin)),
         expiration: None,
+        account_id: merged.text("aws_account_id"),
         mfa_serial: merged.text("mfa_serial"),
     }))
 }
@@ -725,6 +756,7 @@ fn env_keys(env: &Env) -> Result<Option<Step>, ResolveError> {
         secret_access_key: Sourced::new(Secret::new(secret.value), secret.origin),
         session_token: token.map(|t| Sourced::new(Secret::new(t.value), t.origin)),
         expiration: var("AWS_CREDENTIAL_EXPIRATION"),
+        account_id: var("AWS_ACCOUNT_ID"),
         mfa_serial: None,
     })))
 }

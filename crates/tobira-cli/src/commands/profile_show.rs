@@ -65,6 +65,10 @@ fn render(plan: &Plan, kind: &str) -> String {
         Some(r) => head.add("region", Some(r)),
         None => head.add_raw("region", "(none)".into(), "set `region` in the profile or AWS_REGION".into()),
     }
+    head.add("output", plan.settings.output.as_ref());
+    head.add("ca_bundle", plan.settings.ca_bundle.as_ref());
+    head.add("account_id", plan.settings.account_id.as_ref());
+    head.add("cli_timestamp_format", plan.settings.cli_timestamp_format.as_ref());
     head.render("", &mut out);
     out.push_str("\nCredential chain (first step runs first):\n");
     for (i, step) in plan.steps.iter().enumerate() {
@@ -79,6 +83,7 @@ fn render(plan: &Plan, kind: &str) -> String {
                     t.add_raw("aws_session_token", "****".into(), tok.origin.to_string());
                 }
                 t.add("expiration", k.expiration.as_ref());
+                t.add("account_id", k.account_id.as_ref());
                 t.add("mfa_serial", k.mfa_serial.as_ref());
             }
             Step::Sso(s) => {
