@@ -68,6 +68,8 @@ enum ProfileCommand {
 #[derive(Debug)]
 pub struct Context {
     pub env: Env,
+    /// The clock, read once.
+    pub now: jiff::Timestamp,
     pub paths: Paths,
     pub home: Option<PathBuf>,
 }
@@ -80,7 +82,12 @@ impl Context {
         );
         let paths = Paths::locate(&env);
         let home = env.get("HOME").map(PathBuf::from);
-        Context { env, paths, home }
+        Context { env, paths, home, now: jiff::Timestamp::now() }
+    }
+
+    /// `~/.aws/sso/cache` (always under the home directory, as for the AWS CLI).
+    pub fn sso_cache(&self) -> Option<tobira_cache::SsoCache> {
+        self.home.as_deref().map(tobira_cache::SsoCache::in_home)
     }
 
     /// A path as users write it: `~/.aws/config` when under `$HOME`.

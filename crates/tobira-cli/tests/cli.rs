@@ -233,3 +233,35 @@ fn closed_stdout_pipe_is_not_an_error() {
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn profile_show_reports_the_cached_sso_token() {
+    let t = sample();
+    // sha1("my-sso"), the AWS CLI's file name for the session's token.
+    let token = t.aws_dir().join("sso/cache/0ad374308c5a4e22f723adf10145eafad7c4031c.json");
+    let r = tobira(&t, &["profile", "show", "admin"]);
+    assert!(
+        r.stdout.ends_with(
+            "\nSSO token: not logged in (no cached token)\n  ~/.aws/sso/cache/0ad374308c5a4e22f723adf10145eafad7c4031c.json\n  next: `aws sso login --sso-session my-sso`\n"
+        ),
+        "{}",
+        r.stdout
+    );
+
+    t.write(&token, r#"{"startUrl": "https://d-1234567890.awsapps.com/start", "region": "us-east-1", "accessToken": "SECRET-ACCESS-TOKEN", "expiresAt": "2099-01-01T00:00:00Z"}"#);
+    let r = tobira(&t, &["profile", "show", "admin", "--json"]);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["sso_token"]["status"], "valid");
+    assert_eq!(v["sso_token"]["expires_at"], "2099-01-01T00:00:00Z");
+    assert!(!r.stdout.contains("SECRET-ACCESS-TOKEN"));
+
+    t.write(&token, r#"{"accessToken": "x", "expiresAt": "2001-01-01T00:00:00Z", "refreshToken": "r", "clientId": "c", "clientSecret": "s", "registrationExpiresAt": "2002-01-01T00:00:00Z"}"#);
+    let r = tobira(&t, &["profile", "show", "ReadOnly-111111111111"]);
+    assert!(r.stdout.contains("\nSSO token: expired at 2001-01-01T00:00:00Z\n"), "{}", r.stdout);
+    assert!(r.stdout.contains("next: `aws sso login --sso-session my-sso`"), "{}", r.stdout);
+
+    t.write(&token, "{}");
+    let r = tobira(&t, &["profile", "show", "admin", "--json"]);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["sso_token"]["status"], "invalid");
+}

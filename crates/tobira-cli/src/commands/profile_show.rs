@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::io::Write;
 
+use tobira_cache::{Freshness, SsoKey};
 use tobira_config::origin::mask_key_id;
 use tobira_config::resolve::profile_kind;
 use tobira_config::{Flags, Plan, Sourced, Step, resolve};
@@ -20,14 +21,76 @@ pub fn run(
     let set = ctx.load_profiles()?;
     let plan = resolve(&set, &ctx.env, &Flags { profile: name, region })?;
     let kind = set.profile(&plan.profile.value).map_or("none", |b| profile_kind(&set, b));
+    let token = sso_token_status(ctx, &plan);
     if json {
         let mut value = serde_json::to_value(&plan).map_err(|e| CliError::new(Kind::Internal, e.to_string()))?;
         value["kind"] = kind.into();
         value["method"] = plan.method().into();
+        if let Some(t) = &token {
+            value["sso_token"] = serde_json::json!({
+                "path": t.path, "status": t.status, "expires_at": t.expires_at, "fix": t.fix,
+            });
+        }
         let text = serde_json::to_string_pretty(&value).map_err(|e| CliError::new(Kind::Internal, e.to_string()))?;
         return emit(out, &(text + "\n"));
     }
-    emit(out, &render(&plan, kind))
+    let mut text = render(&plan, kind);
+    if let Some(t) = token {
+        text.push_str(&format!("\nSSO token: {}\n  {}\n", t.status_text, t.path));
+        if let Some(fix) = &t.fix {
+            text.push_str(&format!("  next: `{fix}`\n"));
+        }
+    }
+    emit(out, &text)
+}
+
+/// Whether the SSO login this plan needs is cached, and until when. Reads
+/// one small file; no network.
+struct TokenStatus {
+    path: String,
+    status: &'static str,
+    status_text: String,
+    expires_at: Option<String>,
+    fix: Option<String>,
+}
+
+fn sso_token_status(ctx: &Context, plan: &Plan) -> Option<TokenStatus> {
+    let sso = plan.steps.iter().find_map(|s| if let Step::Sso(s) = s { Some(s) } else { None })?;
+    let cache = ctx.sso_cache()?;
+    let key = match &sso.session {
+        Some(s) => SsoKey::Session(&s.value),
+        None => SsoKey::LegacyStartUrl(&sso.start_url.value),
+    };
+    let path = ctx.display_path(&cache.token_path(key)).display().to_string();
+    // Until `tobira login` exists, the AWS CLI is the way to log in.
+    let login = match &sso.session {
+        Some(s) => format!("aws sso login --sso-session {}", s.value),
+        None => format!("aws sso login --profile {}", sso.profile),
+    };
+    let (status, status_text, expires_at, fix) = match cache.read_token(key) {
+        Ok(None) => ("missing", "not logged in (no cached token)".to_string(), None, Some(login)),
+        Err(e) => ("invalid", format!("unreadable cached token ({e})"), None, Some(login)),
+        Ok(Some(t)) => {
+            let when = tobira_cache::token::format_time(t.expires_at);
+            let legacy = sso.session.is_none();
+            match t.freshness(ctx.now) {
+                // A legacy token is used as is until it expires; it is never refreshed.
+                Freshness::Valid | Freshness::RefreshDue if legacy => {
+                    ("valid", format!("valid until {when}"), Some(when), None)
+                }
+                Freshness::Valid => ("valid", format!("valid until {when}"), Some(when), None),
+                Freshness::RefreshDue if !legacy && t.can_refresh(ctx.now) => {
+                    ("refresh-due", format!("expires at {when}; will be refreshed on next use"), Some(when), None)
+                }
+                Freshness::RefreshDue => ("expiring", format!("expires at {when}"), Some(when), Some(login)),
+                Freshness::ExpiredRefreshable if !legacy => {
+                    ("expired-refreshable", format!("expired at {when}; can be refreshed"), Some(when), None)
+                }
+                _ => ("expired", format!("expired at {when}"), Some(when), Some(login)),
+            }
+        }
+    };
+    Some(TokenStatus { path, status, status_text, expires_at, fix })
 }
 
 struct Table(Vec<(String, String, String)>);

@@ -1,0 +1,90 @@
+//! The AWS CLI's on-disk caches, shared with it byte for byte:
+//! - [`keys`]: file names (SHA-1 of what botocore hashes);
+//! - [`token`]: the SSO token and client-registration files, their lenient
+//!   readers, exact writers and freshness rules (with `now` passed in);
+//! - [`SsoCache`]: reading and writing `~/.aws/sso/cache` (0700 directory,
+//!   0600 files, atomic replace under a lock).
+
+pub mod keys;
+mod pyjson;
+pub mod token;
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+pub use keys::SsoKey;
+pub use token::{Freshness, Registration, SsoToken, TokenError};
+
+/// A cache file that exists but cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("cannot read {}: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{}: {error}", path.display())]
+    Invalid { path: PathBuf, error: TokenError },
+}
+
+/// `~/.aws/sso/cache`.
+#[derive(Clone, Debug)]
+pub struct SsoCache {
+    dir: PathBuf,
+}
+
+impl SsoCache {
+    /// The cache under a home directory (`<home>/.aws/sso/cache`).
+    pub fn in_home(home: &Path) -> SsoCache {
+        SsoCache { dir: home.join(".aws").join("sso").join("cache") }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn token_path(&self, key: SsoKey<'_>) -> PathBuf {
+        self.dir.join(keys::token_file_name(key))
+    }
+
+    /// The cached token, `Ok(None)` when there is none.
+    pub fn read_token(&self, key: SsoKey<'_>) -> Result<Option<SsoToken>, CacheError> {
+        let path = self.token_path(key);
+        match std::fs::read(&path) {
+            Ok(bytes) => SsoToken::from_json(&bytes).map(Some).map_err(|error| CacheError::Invalid { path, error }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(CacheError::Io { path, source }),
+        }
+    }
+
+    /// Replaces the token file atomically (readers such as the AWS CLI see
+    /// the old file or the new one), 0600 in a 0700 directory.
+    pub fn write_token(&self, key: SsoKey<'_>, token: &SsoToken) -> io::Result<()> {
+        let path = self.token_path(key);
+        let _lock = tobira_fs::Lock::acquire(&path)?;
+        tobira_fs::write_atomic(&path, token.to_json().as_bytes(), tobira_fs::PRIVATE_FILE)
+    }
+}
+
+#[cfg(test)]
+#[cfg(unix)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn write_then_read_private_files() {
+        let home = tempfile::tempdir().unwrap();
+        let cache = SsoCache::in_home(home.path());
+        let key = SsoKey::Session("my-sso");
+        assert!(cache.read_token(key).unwrap().is_none());
+        let token = SsoToken::from_json(br#"{"accessToken": "AT", "expiresAt": "2026-11-22T08:28:18Z"}"#).unwrap();
+        cache.write_token(key, &token).unwrap();
+        assert_eq!(cache.read_token(key).unwrap(), Some(token));
+        let path = home.path().join(".aws/sso/cache/0ad374308c5a4e22f723adf10145eafad7c4031c.json");
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(std::fs::metadata(cache.dir()).unwrap().permissions().mode() & 0o777, 0o700);
+        std::fs::write(&path, "{}").unwrap();
+        assert!(matches!(
+            cache.read_token(key),
+            Err(CacheError::Invalid { error: TokenError::Missing("accessToken"), .. })
+        ));
+    }
+}
