@@ -198,9 +198,11 @@ fn analyze(lines: &[Line]) -> Analysis {
     let mut option_line: Option<usize> = None;
     let mut indent_level = usize::MAX;
     let mut seen_sections: HashMap<String, usize> = HashMap::new();
-    // Keys seen per section name (sections repeat only in broken files, and
-    // `[DEFAULT]` may repeat legitimately).
-    let mut seen_options: HashMap<String, HashMap<String, usize>> = HashMap::new();
+    // Keys of the current section, and of `[DEFAULT]` (which may appear more
+    // than once, sharing its keys). A repeated ordinary section is already
+    // an error, so its keys need not be remembered across headers.
+    let mut section_keys = SeenKeys::default();
+    let mut default_keys = SeenKeys::default();
 
     for (idx, line) in lines.iter().enumerate() {
         let text = line.text.as_str();
@@ -235,6 +237,7 @@ fn analyze(lines: &[Line]) -> Analysis {
                 }
             }
             section = Some(name.to_string());
+            section_keys.clear();
             option_line = None;
             kinds.push(LineKind::Header { name: name.to_string() });
             continue;
@@ -251,21 +254,18 @@ fn analyze(lines: &[Line]) -> Analysis {
         };
         match split_option(text) {
             Some((key, value, value_start)) if !key.is_empty() => {
-                let keys = match seen_options.get_mut(current.as_str()) {
-                    Some(k) => k,
-                    None => seen_options.entry(current.clone()).or_default(),
-                };
+                let keys = if current == "DEFAULT" { &mut default_keys } else { &mut section_keys };
                 if let Some(first) = keys.get(&key) {
                     errors.push(LineError {
                         line: idx + 1,
                         kind: LineErrorKind::DuplicateOption {
                             section: current.clone(),
                             key: key.clone(),
-                            first_line: *first,
+                            first_line: first,
                         },
                     });
                 } else {
-                    keys.insert(key.clone(), idx + 1);
+                    keys.insert(&key, idx + 1);
                 }
                 option_line = Some(idx);
                 kinds.push(LineKind::Option { key, value, value_start });
@@ -281,6 +281,43 @@ fn analyze(lines: &[Line]) -> Analysis {
         }
     }
     Analysis { kinds, errors }
+}
+
+/// Keys seen in one section with the line of their first appearance: a
+/// linear scan while small (sections usually hold a handful of keys), a hash
+/// map once large.
+#[derive(Default)]
+struct SeenKeys {
+    small: Vec<(String, usize)>,
+    large: std::collections::HashMap<String, usize>,
+}
+
+impl SeenKeys {
+    const SMALL: usize = 16;
+
+    fn get(&self, key: &str) -> Option<usize> {
+        if self.large.is_empty() {
+            self.small.iter().find(|(k, _)| k == key).map(|(_, l)| *l)
+        } else {
+            self.large.get(key).copied()
+        }
+    }
+
+    fn insert(&mut self, key: &str, line: usize) {
+        if self.large.is_empty() && self.small.len() < Self::SMALL {
+            self.small.push((key.to_string(), line));
+        } else {
+            if self.large.is_empty() {
+                self.large.extend(self.small.drain(..));
+            }
+            self.large.insert(key.to_string(), line);
+        }
+    }
+
+    fn clear(&mut self) {
+        self.small.clear();
+        self.large.clear();
+    }
 }
 
 /// configparser's `SECTCRE` (`\[(?P<header>.+)\]`, matched at the start of
@@ -374,34 +411,38 @@ pub fn sections(doc: &Document) -> Result<Vec<Section>, LineError> {
     if let Some(first) = analysis.errors.iter().min_by_key(|e| e.line) {
         return Err(first.clone());
     }
-    // Raw values: option line index -> pieces (first piece = stripped value).
+    /// An option's pieces: the stripped text after the delimiter, then one
+    /// piece per continuation line ("" for a blank line inside the value).
     struct Raw {
         key: String,
         line: usize,
-        pieces: Vec<String>,
+        first: String,
+        more: Vec<String>,
     }
     let mut defaults: Vec<Raw> = Vec::new();
     let mut out: Vec<(String, usize, Vec<Raw>)> = Vec::new();
     // Where the current section's options go: None = DEFAULT, Some(i) = out[i].
     let mut target: Option<Option<usize>> = None;
     let mut open_option = false;
-    for (idx, kind) in analysis.kinds.iter().enumerate() {
+    for (idx, kind) in analysis.kinds.into_iter().enumerate() {
+        let list = match target {
+            Some(None) => Some(&mut defaults),
+            Some(Some(i)) => Some(&mut out[i].2),
+            None => None,
+        };
         match kind {
             LineKind::Header { name } => {
                 open_option = false;
                 if name == "DEFAULT" {
                     target = Some(None);
                 } else {
-                    out.push((name.clone(), idx + 1, Vec::new()));
+                    out.push((name, idx + 1, Vec::new()));
                     target = Some(Some(out.len() - 1));
                 }
             }
             LineKind::Option { key, value, .. } => {
-                let raw = Raw { key: key.clone(), line: idx + 1, pieces: vec![value.clone()] };
-                match target {
-                    Some(None) => defaults.push(raw),
-                    Some(Some(i)) => out[i].2.push(raw),
-                    None => {}
+                if let Some(list) = list {
+                    list.push(Raw { key, line: idx + 1, first: value, more: Vec::new() });
                 }
                 open_option = true;
             }
@@ -411,24 +452,23 @@ pub fn sections(doc: &Document) -> Result<Vec<Section>, LineError> {
                 } else {
                     py_strip(&doc.lines[idx].text).to_string()
                 };
-                let list = match target {
-                    Some(None) => &mut defaults,
-                    Some(Some(i)) => &mut out[i].2,
-                    None => continue,
-                };
-                if let Some(last) = list.last_mut() {
-                    last.pieces.push(piece);
+                if let Some(last) = list.and_then(|l| l.last_mut()) {
+                    last.more.push(piece);
                 }
             }
             _ => {}
         }
     }
 
-    let finish = |raw: &Raw| -> Result<Property, LineError> {
-        if let [only] = raw.pieces.as_slice() {
-            return Ok(Property { key: raw.key.clone(), value: Value::Text(only.clone()), line: raw.line });
+    let finish = |raw: Raw| -> Result<Property, LineError> {
+        if raw.more.is_empty() {
+            return Ok(Property { key: raw.key, value: Value::Text(raw.first), line: raw.line });
         }
-        let joined = raw.pieces.join("\n");
+        let mut joined = raw.first;
+        for piece in &raw.more {
+            joined.push('\n');
+            joined.push_str(piece);
+        }
         let joined = joined.trim_end_matches(py_is_space);
         let value = if joined.starts_with('\n') {
             let mut pairs: Vec<(String, String)> = Vec::new();
@@ -440,7 +480,7 @@ pub fn sections(doc: &Document) -> Result<Vec<Section>, LineError> {
                 let Some((k, v)) = sub.split_once('=') else {
                     return Err(LineError {
                         line: raw.line,
-                        kind: LineErrorKind::NestedWithoutEquals { key: raw.key.clone() },
+                        kind: LineErrorKind::NestedWithoutEquals { key: raw.key },
                     });
                 };
                 let (k, v) = (py_strip(k).to_string(), py_strip(v).to_string());
@@ -453,12 +493,12 @@ pub fn sections(doc: &Document) -> Result<Vec<Section>, LineError> {
         } else {
             Value::Text(joined.to_string())
         };
-        Ok(Property { key: raw.key.clone(), value, line: raw.line })
+        Ok(Property { key: raw.key, value, line: raw.line })
     };
 
-    let default_props = defaults.iter().map(finish).collect::<Result<Vec<_>, _>>()?;
+    let default_props = defaults.into_iter().map(finish).collect::<Result<Vec<_>, _>>()?;
     let mut sections = Vec::with_capacity(out.len());
-    for (header, line, raws) in &out {
+    for (header, line, raws) in out {
         let mut properties = default_props.clone();
         for raw in raws {
             let prop = finish(raw)?;
@@ -467,7 +507,7 @@ pub fn sections(doc: &Document) -> Result<Vec<Section>, LineError> {
                 None => properties.push(prop),
             }
         }
-        sections.push(Section { header: header.clone(), line: *line, properties });
+        sections.push(Section { header, line, properties });
     }
     Ok(sections)
 }
