@@ -1,0 +1,396 @@
+//! The administrator's side: the Identity Center instance, its users, groups,
+//! accounts, permission sets and assignments, and the IAM users and roles STS
+//! knows. Loaded from TOML (or the built-in demo), validated once.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+/// A whole directory. Field names are the TOML keys.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Directory {
+    pub instance: Instance,
+    #[serde(default)]
+    pub users: Vec<User>,
+    #[serde(default)]
+    pub groups: Vec<Group>,
+    #[serde(default)]
+    pub accounts: Vec<Account>,
+    #[serde(default)]
+    pub permission_sets: Vec<PermissionSet>,
+    #[serde(default)]
+    pub assignments: Vec<Assignment>,
+    #[serde(default)]
+    pub iam_users: Vec<IamUser>,
+    #[serde(default)]
+    pub roles: Vec<Role>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Instance {
+    /// The access portal URL users configure as `sso_start_url`.
+    pub start_url: String,
+    /// The region Identity Center lives in (`sso_region`).
+    pub region: String,
+    /// Whether sign-in requires an MFA code.
+    #[serde(default)]
+    pub mfa_required: bool,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    pub name: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub display_name: String,
+    /// `None` until the user sets one at first sign-in (the invitation step).
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub groups: Vec<String>,
+    #[serde(default)]
+    pub mfa: Vec<MfaDevice>,
+}
+
+/// A TOTP device: RFC 6238, SHA-1, 6 digits, 30-second steps.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct MfaDevice {
+    pub name: String,
+    /// Base32 secret (as shown under a QR code).
+    pub secret: String,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Group {
+    pub name: String,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    /// 12 digits.
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub email: String,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionSet {
+    pub name: String,
+    /// Session duration in hours, 1 to 12.
+    #[serde(default = "one")]
+    pub session_hours: u32,
+    #[serde(default)]
+    pub policies: Vec<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// `principal` is `user:NAME` or `group:NAME`.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Assignment {
+    pub principal: String,
+    pub account: String,
+    pub permission_set: String,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct IamUser {
+    pub account: String,
+    pub name: String,
+    #[serde(default)]
+    pub access_keys: Vec<AccessKey>,
+    /// Virtual MFA devices; the serial is `arn:aws:iam::<account>:mfa/<name>`.
+    #[serde(default)]
+    pub mfa: Vec<MfaDevice>,
+}
+
+impl IamUser {
+    pub fn arn(&self) -> String {
+        format!("arn:aws:iam::{}:user/{}", self.account, self.name)
+    }
+
+    pub fn mfa_serial(&self, device: &MfaDevice) -> String {
+        format!("arn:aws:iam::{}:mfa/{}", self.account, device.name)
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AccessKey {
+    pub id: String,
+    pub secret: String,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Role {
+    pub account: String,
+    pub name: String,
+    /// Principals allowed to assume the role: IAM user ARNs, role ARNs (for
+    /// chaining; SSO role sessions count as their role), or
+    /// `arn:aws:iam::<account>:root` for any principal of that account.
+    #[serde(default)]
+    pub trust: Vec<String>,
+    #[serde(default)]
+    pub mfa_required: bool,
+    /// Seconds, 3600 to 43200.
+    #[serde(default = "hour")]
+    pub max_session_duration: u32,
+    #[serde(default)]
+    pub external_id: Option<String>,
+}
+
+fn hour() -> u32 {
+    3600
+}
+
+impl Role {
+    pub fn arn(&self) -> String {
+        format!("arn:aws:iam::{}:role/{}", self.account, self.name)
+    }
+}
+
+/// Why a directory is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    #[error("cannot parse the directory: {0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("invalid directory: {0}")]
+    Invalid(String),
+}
+
+impl Directory {
+    pub fn from_toml(text: &str) -> Result<Directory, DirectoryError> {
+        let dir: Directory = toml::from_str(text)?;
+        dir.validate()?;
+        Ok(dir)
+    }
+
+    /// The built-in demo: two accounts, `ReadOnly` and `FullAccess`
+    /// permission sets, a user `alice` with MFA, an IAM user `bob` with MFA
+    /// who may switch to the `Ops` role with MFA.
+    pub fn demo() -> Directory {
+        #[allow(clippy::expect_used)] // a compile-time constant checked by a test
+        Directory::from_toml(DEMO).expect("the built-in demo directory is valid")
+    }
+
+    fn validate(&self) -> Result<(), DirectoryError> {
+        let bad = |m: String| Err(DirectoryError::Invalid(m));
+        if !self.instance.start_url.starts_with("http") {
+            return bad(format!("instance.start_url `{}` must be an http(s) URL", self.instance.start_url));
+        }
+        let mut seen = BTreeSet::new();
+        for a in &self.accounts {
+            if a.id.len() != 12 || !a.id.bytes().all(|b| b.is_ascii_digit()) {
+                return bad(format!("account id `{}` must be 12 digits", a.id));
+            }
+            if !seen.insert(&a.id) {
+                return bad(format!("account `{}` is listed twice", a.id));
+            }
+        }
+        for p in &self.permission_sets {
+            if !(1..=12).contains(&p.session_hours) {
+                return bad(format!("permission set `{}`: session_hours must be 1 to 12", p.name));
+            }
+        }
+        for a in &self.assignments {
+            let ok_principal = match a.principal.split_once(':') {
+                Some(("user", n)) => self.users.iter().any(|u| u.name == n),
+                Some(("group", n)) => self.groups.iter().any(|g| g.name == n),
+                _ => false,
+            };
+            if !ok_principal {
+                return bad(format!(
+                    "assignment principal `{}` is not `user:NAME` or `group:NAME` of the directory",
+                    a.principal
+                ));
+            }
+            if !self.accounts.iter().any(|x| x.id == a.account) {
+                return bad(format!("assignment account `{}` is not in `accounts`", a.account));
+            }
+            if !self.permission_sets.iter().any(|p| p.name == a.permission_set) {
+                return bad(format!("assignment permission set `{}` is not in `permission_sets`", a.permission_set));
+            }
+        }
+        for r in &self.roles {
+            if !(3600..=43200).contains(&r.max_session_duration) {
+                return bad(format!("role `{}`: max_session_duration must be 3600 to 43200", r.name));
+            }
+        }
+        for d in self.users.iter().flat_map(|u| &u.mfa).chain(self.iam_users.iter().flat_map(|u| &u.mfa)) {
+            if crate::totp::decode_secret(&d.secret).is_none() {
+                return bad(format!("MFA device `{}`: secret is not base32", d.name));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn user(&self, name: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.name == name)
+    }
+
+    /// Accounts and permission sets assigned to a user, directly or through
+    /// a group: (account, permission set), sorted, without duplicates.
+    pub fn entitlements(&self, user: &str) -> Vec<(&Account, &PermissionSet)> {
+        let Some(u) = self.user(user) else { return vec![] };
+        let mut pairs = BTreeSet::new();
+        for a in &self.assignments {
+            let applies = match a.principal.split_once(':') {
+                Some(("user", n)) => n == u.name,
+                Some(("group", n)) => u.groups.iter().any(|g| g == n),
+                _ => false,
+            };
+            if applies {
+                pairs.insert((a.account.as_str(), a.permission_set.as_str()));
+            }
+        }
+        pairs
+            .into_iter()
+            .filter_map(|(acct, ps)| {
+                Some((
+                    self.accounts.iter().find(|a| a.id == acct)?,
+                    self.permission_sets.iter().find(|p| p.name == ps)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// The IAM user owning an access key id.
+    pub fn iam_user_by_key(&self, key_id: &str) -> Option<(&IamUser, &AccessKey)> {
+        self.iam_users.iter().find_map(|u| u.access_keys.iter().find(|k| k.id == key_id).map(|k| (u, k)))
+    }
+
+    pub fn role_by_arn(&self, arn: &str) -> Option<&Role> {
+        self.roles.iter().find(|r| r.arn() == arn)
+    }
+}
+
+const DEMO: &str = r#"
+[instance]
+start_url = "https://d-1234567890.awsapps.com/start"
+region = "us-east-1"
+mfa_required = true
+
+[[users]]
+name = "alice"
+email = "alice@example.com"
+display_name = "Alice Example"
+password = "correct horse battery staple"
+groups = ["engineers"]
+[[users.mfa]]
+name = "alice-phone"
+secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+[[users]]
+name = "carol"
+email = "carol@example.com"
+display_name = "Carol Invited"
+groups = ["engineers"]
+
+[[groups]]
+name = "engineers"
+
+[[accounts]]
+id = "111111111111"
+name = "Production"
+email = "prod@example.com"
+
+[[accounts]]
+id = "222222222222"
+name = "Development"
+email = "dev@example.com"
+
+[[permission_sets]]
+name = "ReadOnly"
+session_hours = 1
+policies = ["ReadOnlyAccess"]
+
+[[permission_sets]]
+name = "FullAccess"
+session_hours = 8
+policies = ["AdministratorAccess"]
+
+[[assignments]]
+principal = "group:engineers"
+account = "111111111111"
+permission_set = "ReadOnly"
+
+[[assignments]]
+principal = "user:alice"
+account = "222222222222"
+permission_set = "ReadOnly"
+
+[[assignments]]
+principal = "user:alice"
+account = "222222222222"
+permission_set = "FullAccess"
+
+[[iam_users]]
+account = "123456789012"
+name = "bob"
+[[iam_users.access_keys]]
+id = "AKIAIOSFODNN7EXAMPLE"
+secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+[[iam_users.mfa]]
+name = "bob-phone"
+secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+
+[[roles]]
+account = "123456789012"
+name = "Ops"
+trust = ["arn:aws:iam::123456789012:user/bob"]
+mfa_required = true
+max_session_duration = 43200
+
+[[roles]]
+account = "123456789012"
+name = "Audit"
+trust = ["arn:aws:iam::123456789012:root", "arn:aws:iam::111111111111:role/AWSReservedSSO_ReadOnly"]
+external_id = "audit-ext-1"
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_is_valid_and_entitlements_follow_groups() {
+        let d = Directory::demo();
+        let alice: Vec<(String, String)> =
+            d.entitlements("alice").into_iter().map(|(a, p)| (a.id.clone(), p.name.clone())).collect();
+        assert_eq!(
+            alice,
+            [
+                ("111111111111".into(), "ReadOnly".into()),
+                ("222222222222".into(), "FullAccess".into()),
+                ("222222222222".into(), "ReadOnly".into())
+            ]
+        );
+        assert_eq!(d.entitlements("carol").len(), 1);
+        assert!(d.iam_user_by_key("AKIAIOSFODNN7EXAMPLE").is_some());
+    }
+
+    #[test]
+    fn invalid_directories_are_refused_with_a_reason() {
+        let base = "[instance]\nstart_url = \"https://x.awsapps.com/start\"\nregion = \"us-east-1\"\n";
+        let e = Directory::from_toml(&format!("{base}[[accounts]]\nid = \"12\"\nname = \"x\"\n")).unwrap_err();
+        assert_eq!(e.to_string(), "invalid directory: account id `12` must be 12 digits");
+        let e = Directory::from_toml(&format!("{base}[[permission_sets]]\nname = \"p\"\nsession_hours = 13\n"))
+            .unwrap_err();
+        assert!(e.to_string().contains("session_hours must be 1 to 12"), "{e}");
+        assert!(Directory::from_toml(&format!("{base}bogus = 1\n")).is_err());
+    }
+}

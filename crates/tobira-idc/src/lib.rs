@@ -1,0 +1,347 @@
+//! tobira-idc: a local IAM Identity Center + STS that speaks the same HTTP
+//! APIs as AWS (SSO OIDC, SSO portal, STS), so any AWS SDK pointed at it with
+//! `AWS_ENDPOINT_URL_SSO_OIDC` / `_SSO` / `_STS` works.
+//!
+//! The server is a function of (settings, listener, shutdown):
+//! [`Idc::new`] builds the state, [`Idc::router`] the axum router (tests can
+//! call it directly), [`Idc::serve`] runs it on a bound listener.
+
+pub mod directory;
+mod oidc;
+mod portal;
+pub mod store;
+mod sts;
+pub mod totp;
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post};
+use base64::Engine as _;
+use jiff::Timestamp;
+use tokio::net::TcpListener;
+
+pub use directory::Directory;
+pub use store::Store;
+
+/// How tobira-idc runs.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The directory to serve; `None` = the one saved in the database, or
+    /// the built-in demo for a new database.
+    pub directory: Option<Directory>,
+    /// SQLite file; `None` = in memory.
+    pub db: Option<PathBuf>,
+    /// Approve every device and PKCE authorization at once as this user.
+    pub auto_approve: Option<String>,
+    /// Lifetime of access tokens and sign-in sessions, in seconds.
+    pub session_seconds: i64,
+    /// `expiresIn` of device authorizations, in seconds.
+    pub device_expires_in: i64,
+    /// `interval` of device authorizations, in seconds.
+    pub device_interval: i64,
+    /// Faults to inject from the start.
+    pub faults: Faults,
+    /// Token for the admin API; random if not given.
+    pub admin_token: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            directory: None,
+            db: None,
+            auto_approve: None,
+            session_seconds: 8 * 3600,
+            device_expires_in: 600,
+            device_interval: 1,
+            faults: Faults::default(),
+            admin_token: None,
+        }
+    }
+}
+
+/// Fault injection, switchable at start-up and at run time.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Faults {
+    /// Added to every request.
+    #[serde(default)]
+    pub latency_ms: u64,
+    /// Portal requests above this many per second get `TooManyRequestsException`.
+    #[serde(default)]
+    pub portal_rps_limit: Option<u32>,
+    /// Errors returned once each, by the next call of the named operation.
+    #[serde(default)]
+    pub one_shot: VecDeque<OneShot>,
+}
+
+/// One injected error: the next `operation` call fails with `code`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OneShot {
+    /// `RegisterClient`, `CreateToken`, `GetRoleCredentials`, `AssumeRole`, …
+    pub operation: String,
+    /// The error code/shape, e.g. `InternalServerException`, `Throttling`.
+    pub code: String,
+    pub status: u16,
+}
+
+/// Why tobira-idc cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot open the database: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Directory(#[from] directory::DirectoryError),
+}
+
+/// The clock: system time plus an offset tests can move forward.
+#[derive(Clone, Debug, Default)]
+pub struct Clock {
+    offset_ms: Arc<AtomicI64>,
+}
+
+impl Clock {
+    pub fn now(&self) -> Timestamp {
+        let offset = self.offset_ms.load(Ordering::Relaxed);
+        Timestamp::now().checked_add(jiff::SignedDuration::from_millis(offset)).unwrap_or(Timestamp::MAX)
+    }
+
+    pub fn now_s(&self) -> i64 {
+        self.now().as_second()
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.now().as_millisecond()
+    }
+
+    /// Moves this server's clock forward (tests of expiry and clock skew).
+    pub fn advance(&self, by: Duration) {
+        self.offset_ms.fetch_add(i64::try_from(by.as_millis()).unwrap_or(i64::MAX), Ordering::Relaxed);
+    }
+}
+
+/// The shared state of one tobira-idc.
+#[derive(Clone, Debug)]
+pub struct Idc {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Store,
+    directory: RwLock<Directory>,
+    settings: Settings,
+    clock: Clock,
+    faults: Mutex<Faults>,
+    /// Portal rate window: (unix second, requests in it).
+    portal_window: Mutex<(i64, u32)>,
+    base_url: OnceLock<String>,
+    admin_token: String,
+}
+
+impl Idc {
+    pub fn new(settings: Settings) -> Result<Idc, StartError> {
+        let store = match &settings.db {
+            Some(path) => Store::open(path)?,
+            None => Store::in_memory()?,
+        };
+        let directory = match (&settings.directory, store.load_directory()?) {
+            (Some(d), _) => d.clone(),
+            (None, Some(saved)) => Directory::from_toml(&saved)?,
+            (None, None) => Directory::demo(),
+        };
+        store.save_directory(
+            &toml::to_string(&directory)
+                .map_err(|e| directory::DirectoryError::Invalid(format!("cannot serialize the directory: {e}")))?,
+        )?;
+        let admin_token = settings.admin_token.clone().unwrap_or_else(|| random_token(24));
+        Ok(Idc {
+            inner: Arc::new(Inner {
+                store,
+                directory: RwLock::new(directory),
+                faults: Mutex::new(settings.faults.clone()),
+                settings,
+                clock: Clock::default(),
+                portal_window: Mutex::new((0, 0)),
+                base_url: OnceLock::new(),
+                admin_token,
+            }),
+        })
+    }
+
+    /// Every route: SSO OIDC, SSO portal and STS share one endpoint, so
+    /// `AWS_ENDPOINT_URL=<url>` is enough for all three.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/client/register", post(oidc::register_client))
+            .route("/device_authorization", post(oidc::start_device_authorization))
+            .route("/token", post(oidc::create_token))
+            .route("/authorize", get(oidc::authorize))
+            .route("/federation/credentials", get(portal::get_role_credentials))
+            .route("/assignment/accounts", get(portal::list_accounts))
+            .route("/assignment/roles", get(portal::list_account_roles))
+            .route("/logout", post(portal::logout))
+            .route("/", post(sts::handle))
+            .with_state(self.clone())
+    }
+
+    /// Serves on a bound listener until `shutdown` completes. Bind first
+    /// (port 0 is fine), then call this: no sleeping to wait for a server.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let addr = listener.local_addr()?;
+        self.set_base_url(addr);
+        axum::serve(listener, self.router()).with_graceful_shutdown(shutdown).await
+    }
+
+    fn set_base_url(&self, addr: SocketAddr) {
+        let _ = self.inner.base_url.set(format!("http://{addr}"));
+    }
+
+    /// `http://127.0.0.1:<port>` once serving.
+    pub fn base_url(&self) -> String {
+        self.inner.base_url.get().cloned().unwrap_or_else(|| "http://127.0.0.1".into())
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn admin_token(&self) -> &str {
+        &self.inner.admin_token
+    }
+
+    pub fn directory(&self) -> Directory {
+        self.inner.directory.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(crate) fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// Replaces the faults in force.
+    pub fn set_faults(&self, faults: Faults) {
+        *self.inner.faults.lock().unwrap_or_else(|e| e.into_inner()) = faults;
+    }
+
+    /// How many times an operation was called (e.g. `CreateToken`).
+    pub fn count(&self, operation: &str) -> i64 {
+        self.inner.store.counter(operation).unwrap_or(0)
+    }
+
+    /// Approves a pending device authorization as `user` (the headless
+    /// stand-in for the verification page).
+    pub fn approve_device(&self, user_code: &str, user: &str) -> Result<(), String> {
+        oidc::decide_device(self, user_code, user, true)
+    }
+
+    /// Denies a pending device authorization.
+    pub fn deny_device(&self, user_code: &str) -> Result<(), String> {
+        oidc::decide_device(self, user_code, "", false)
+    }
+
+    /// Approves a pending `/authorize` request as `user`; the waiting
+    /// browser page then redirects to the client with a code.
+    pub fn approve_authorization(&self, request_id: &str, user: &str) -> Result<(), String> {
+        oidc::decide_authorization(self, request_id, user, true)
+    }
+
+    /// Denies a pending `/authorize` request (the client gets `access_denied`).
+    pub fn deny_authorization(&self, request_id: &str) -> Result<(), String> {
+        oidc::decide_authorization(self, request_id, "", false)
+    }
+
+    /// Revokes every sign-in session of a user; tokens and credentials
+    /// derived from them stop working at once. Returns how many were active.
+    pub fn revoke_user_sessions(&self, user: &str) -> Result<usize, String> {
+        self.inner
+            .store
+            .conn()
+            .execute("UPDATE sessions SET revoked = 1 WHERE user_name = ?1 AND revoked = 0", [user])
+            .map_err(|e| e.to_string())
+    }
+
+    /// Active sign-in sessions: (session id, user, created, expires) in unix seconds.
+    pub fn active_sessions(&self) -> Vec<(String, String, i64, i64)> {
+        let now = self.clock().now_s();
+        let conn = self.inner.store.conn();
+        let Ok(mut stmt) = conn.prepare(
+            "SELECT session_id, user_name, created_at, expires_at FROM sessions WHERE revoked = 0 AND expires_at > ?1 ORDER BY created_at",
+        ) else {
+            return vec![];
+        };
+        stmt.query_map([now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .map(|rows| rows.filter_map(Result::ok).collect())
+            .unwrap_or_default()
+    }
+
+    /// Applies latency, one-shot errors and the portal rate limit for one
+    /// call of `operation`; `Some((status, code))` means fail with that.
+    pub(crate) async fn fault(&self, operation: &str, portal: bool) -> Option<(u16, String)> {
+        let _ = self.inner.store.bump(operation);
+        let (latency, one_shot, limit) = {
+            let mut f = self.inner.faults.lock().unwrap_or_else(|e| e.into_inner());
+            let pos = f.one_shot.iter().position(|o| o.operation == operation);
+            let one = pos.and_then(|p| f.one_shot.remove(p));
+            (f.latency_ms, one, f.portal_rps_limit)
+        };
+        if latency > 0 {
+            tokio::time::sleep(Duration::from_millis(latency)).await;
+        }
+        if let Some(o) = one_shot {
+            return Some((o.status, o.code));
+        }
+        if portal && let Some(limit) = limit {
+            let now = self.clock().now_s();
+            let mut w = self.inner.portal_window.lock().unwrap_or_else(|e| e.into_inner());
+            if w.0 != now {
+                *w = (now, 0);
+            }
+            w.1 += 1;
+            if w.1 > limit {
+                return Some((429, "TooManyRequestsException".into()));
+            }
+        }
+        None
+    }
+}
+
+/// `n` random bytes, base64url without padding.
+pub(crate) fn random_token(n: usize) -> String {
+    let mut buf = vec![0u8; n];
+    fill_random(&mut buf);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// `n` random characters from `alphabet`.
+pub(crate) fn random_from(alphabet: &[u8], n: usize) -> String {
+    let mut buf = vec![0u8; n];
+    fill_random(&mut buf);
+    buf.iter().map(|b| alphabet[usize::from(*b) % alphabet.len()] as char).collect()
+}
+
+fn fill_random(buf: &mut [u8]) {
+    #[allow(clippy::expect_used)] // no entropy source is not a state to recover from
+    getrandom::fill(buf).expect("the OS random number generator is available");
+}
+
+/// A unique id for `x-amzn-RequestId` / STS `RequestId`.
+pub(crate) fn request_id() -> String {
+    let hex = random_from(b"0123456789abcdef", 32);
+    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+}
