@@ -358,7 +358,7 @@ max_session_duration = 43200
 [[roles]]
 account = "123456789012"
 name = "Audit"
-trust = ["arn:aws:iam::123456789012:root", "arn:aws:iam::111111111111:role/AWSReservedSSO_ReadOnly"]
+trust = ["arn:aws:iam::123456789012:root", "arn:aws:iam::111111111111:role/AWSReservedSSO_ReadOnly_*"]
 external_id = "audit-ext-1"
 "#;
 

@@ -5,7 +5,7 @@
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use base64::Engine as _;
 use rusqlite::{OptionalExtension, params};
 use serde::Deserialize;
@@ -562,7 +562,14 @@ pub(crate) async fn authorize(State(idc): State<Idc>, Query(q): Query<AuthorizeQ
         return bad("The redirect_uri is not registered for this client.");
     }
     // From here on, errors go back to the client through the redirect.
-    let back = |pairs: &[(&str, &str)]| Redirect::to(&with_query(redirect_uri, pairs)).into_response();
+    // 302 Found, as the real service answers.
+    let back = |pairs: &[(&str, &str)]| {
+        let target = with_query(redirect_uri, pairs);
+        match HeaderValue::from_str(&target) {
+            Ok(v) => (StatusCode::FOUND, [(header::LOCATION, v)]).into_response(),
+            Err(_) => page(StatusCode::BAD_REQUEST, "Invalid redirect", "The redirect URI cannot be used."),
+        }
+    };
     if q.response_type.as_deref() != Some("code") {
         return back(&[("error", "unsupported_response_type"), ("state", state)]);
     }

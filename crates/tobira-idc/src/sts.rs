@@ -525,6 +525,10 @@ fn verify(idc: &Idc, method: &str, uri: &Uri, headers: &HeaderMap, body: &[u8]) 
     // Whose key is it, and what is its secret?
     let dir = idc.directory();
     let (secret, caller) = if let Some((user, key)) = dir.iam_user_by_key(auth.access_key_id) {
+        // Long-term keys carry no session token.
+        if header("x-amz-security-token").is_some() {
+            return Err(invalid());
+        }
         let caller = Caller {
             account_id: user.account.clone(),
             arn: user.arn(),
