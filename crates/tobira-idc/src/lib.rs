@@ -6,6 +6,7 @@
 //! [`Idc::new`] builds the state, [`Idc::router`] the axum router (tests can
 //! call it directly), [`Idc::serve`] runs it on a bound listener.
 
+mod admin;
 pub mod directory;
 mod oidc;
 mod portal;
@@ -137,7 +138,9 @@ pub struct Idc {
 #[derive(Debug)]
 struct Inner {
     store: Store,
-    directory: RwLock<Directory>,
+    /// The directory and the database `data_version` it was read at: another
+    /// process (`tobira-idc directory set`) changing the file is noticed.
+    directory: RwLock<(i64, Directory)>,
     settings: Settings,
     clock: Clock,
     faults: Mutex<Faults>,
@@ -166,7 +169,7 @@ impl Idc {
         Ok(Idc {
             inner: Arc::new(Inner {
                 store,
-                directory: RwLock::new(directory),
+                directory: RwLock::new((0, directory)),
                 faults: Mutex::new(settings.faults.clone()),
                 settings,
                 clock: Clock::default(),
@@ -190,6 +193,12 @@ impl Idc {
             .route("/assignment/roles", get(portal::list_account_roles))
             .route("/logout", post(portal::logout))
             .route("/", post(sts::handle))
+            .route("/admin/api/sessions", get(admin::sessions))
+            .route("/admin/api/sessions/revoke", post(admin::revoke))
+            .route("/admin/api/approve", post(admin::approve))
+            .route("/admin/api/faults", get(admin::get_faults).put(admin::put_faults))
+            .route("/admin/api/counters", get(admin::counters))
+            .route("/admin/api/directory", get(admin::get_directory).put(admin::put_directory))
             .with_state(self.clone())
     }
 
@@ -226,8 +235,48 @@ impl Idc {
         &self.inner.admin_token
     }
 
+    /// The directory in force (re-read when another process changed the database).
     pub fn directory(&self) -> Directory {
-        self.inner.directory.read().unwrap_or_else(|e| e.into_inner()).clone()
+        let version: i64 = self.inner.store.conn().pragma_query_value(None, "data_version", |r| r.get(0)).unwrap_or(0);
+        {
+            let d = self.inner.directory.read().unwrap_or_else(|e| e.into_inner());
+            if d.0 == version || version == 0 {
+                return d.1.clone();
+            }
+        }
+        let mut d = self.inner.directory.write().unwrap_or_else(|e| e.into_inner());
+        if let Ok(Some(text)) = self.inner.store.load_directory()
+            && let Ok(fresh) = Directory::from_toml(&text)
+        {
+            d.1 = fresh;
+        }
+        d.0 = version;
+        d.1.clone()
+    }
+
+    /// Replaces the directory (validated) in the database and in memory.
+    pub fn replace_directory(&self, directory: Directory) -> Result<(), String> {
+        let text = toml::to_string(&directory).map_err(|e| e.to_string())?;
+        self.inner.store.save_directory(&text).map_err(|e| e.to_string())?;
+        let mut d = self.inner.directory.write().unwrap_or_else(|e| e.into_inner());
+        d.1 = directory;
+        Ok(())
+    }
+
+    /// The faults in force.
+    pub fn faults(&self) -> Faults {
+        self.inner.faults.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Calls per operation so far.
+    pub fn counters(&self) -> std::collections::BTreeMap<String, i64> {
+        let conn = self.inner.store.conn();
+        let Ok(mut stmt) = conn.prepare("SELECT name, n FROM counters ORDER BY name") else {
+            return Default::default();
+        };
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map(|rows| rows.filter_map(Result::ok).collect())
+            .unwrap_or_default()
     }
 
     pub(crate) fn settings(&self) -> &Settings {

@@ -62,6 +62,14 @@ enum Command {
         #[arg(long, value_name = "USER")]
         user: String,
     },
+    /// Show or replace the directory saved in a database (a running server picks up the change)
+    Directory {
+        #[arg(long, value_name = "FILE")]
+        db: PathBuf,
+        /// Replace it with this TOML file (validated first)
+        #[arg(long, value_name = "TOML")]
+        set: Option<PathBuf>,
+    },
     /// List active sign-in sessions, or revoke a user's sessions (server started with --db)
     Sessions {
         #[arg(long, value_name = "FILE")]
@@ -108,6 +116,20 @@ fn run(command: Command) -> Result<(), String> {
                 (None, None) => return Err("give --user-code or --request".into()),
             }
             println!("approved as {user}");
+            Ok(())
+        }
+        Command::Directory { db, set } => {
+            let idc = open_existing(db)?;
+            match set {
+                Some(path) => {
+                    let text =
+                        std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                    let dir = Directory::from_toml(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+                    idc.replace_directory(dir)?;
+                    println!("directory replaced");
+                }
+                None => print!("{}", toml::to_string(&idc.directory()).map_err(|e| e.to_string())?),
+            }
             Ok(())
         }
         Command::Sessions { db, revoke } => {

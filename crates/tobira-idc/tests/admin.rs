@@ -1,0 +1,91 @@
+//! The admin API and the admin subcommands, on a running server.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
+mod common;
+
+use common::*;
+use tobira_idc::{Idc, Settings};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+async fn call(url: &str, method: &str, path: &str, token: &str, body: &str) -> (u16, String) {
+    let authority = url.trim_start_matches("http://");
+    let mut s = tokio::net::TcpStream::connect(authority).await.unwrap();
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await.unwrap();
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_api_requires_the_token_and_switches_faults_at_run_time() {
+    let s = demo().await;
+    let t = s.idc.admin_token().to_string();
+    assert_eq!(call(&s.url, "GET", "/admin/api/sessions", "wrong", "").await.0, 401);
+
+    let (status, _) = call(
+        &s.url,
+        "PUT",
+        "/admin/api/faults",
+        &t,
+        r#"{"one_shot":[{"operation":"ListAccounts","code":"TooManyRequestsException","status":429}]}"#,
+    )
+    .await;
+    assert_eq!(status, 204);
+    let token = device_login(&s, "alice").await;
+    let p = portal(&s.url);
+    let e = p.list_accounts().access_token(&token).send().await.unwrap_err();
+    assert_eq!(aws_sdk_sso::error::ProvideErrorMetadata::code(&e), Some("TooManyRequestsException"));
+    p.list_accounts().access_token(&token).send().await.unwrap();
+
+    let (_, counters) = call(&s.url, "GET", "/admin/api/counters", &t, "").await;
+    let counters: serde_json::Value = serde_json::from_str(&counters).unwrap();
+    assert_eq!(counters["ListAccounts"], 2);
+    assert_eq!(counters["CreateToken"], 1);
+
+    let (_, sessions) = call(&s.url, "GET", "/admin/api/sessions", &t, "").await;
+    assert!(sessions.contains("\"user\":\"alice\""), "{sessions}");
+    let (status, body) = call(&s.url, "POST", "/admin/api/sessions/revoke", &t, r#"{"user":"alice"}"#).await;
+    assert_eq!((status, body.as_str()), (200, r#"{"revoked":1}"#));
+    assert!(p.list_accounts().access_token(&token).send().await.is_err());
+
+    // A directory that does not validate is refused; a valid one applies at once.
+    let (status, body) =
+        call(&s.url, "PUT", "/admin/api/directory", &t, "[instance]\nstart_url = \"nope\"\nregion = \"r\"\n").await;
+    assert_eq!(status, 400, "{body}");
+    let (_, toml) = call(&s.url, "GET", "/admin/api/directory", &t, "").await;
+    let changed = toml.replace("name = \"Production\"", "name = \"Prod-Renamed\"");
+    assert_eq!(call(&s.url, "PUT", "/admin/api/directory", &t, &changed).await.0, 204);
+    let token = device_login(&s, "alice").await;
+    let accounts = p.list_accounts().access_token(&token).send().await.unwrap();
+    assert_eq!(accounts.account_list()[0].account_name(), Some("Prod-Renamed"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn state_survives_a_restart_and_other_processes_see_directory_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("idc.db");
+    let token = {
+        let s = start(Settings { db: Some(db.clone()), ..Settings::default() }).await;
+        device_login(&s, "alice").await
+    };
+    // Same database, new server: the token still works.
+    let s = start(Settings { db: Some(db.clone()), ..Settings::default() }).await;
+    let p = portal(&s.url);
+    p.list_accounts().access_token(&token).send().await.unwrap();
+    // Another process (here: a second handle on the file) edits the directory.
+    let other = Idc::new(Settings { db: Some(db.clone()), ..Settings::default() }).unwrap();
+    let mut d = other.directory();
+    d.accounts[0].name = "Edited Elsewhere".into();
+    other.replace_directory(d).unwrap();
+    let accounts = p.list_accounts().access_token(&token).send().await.unwrap();
+    assert_eq!(accounts.account_list()[0].account_name(), Some("Edited Elsewhere"));
+    // ...and revokes alice's sessions, which the server honours at once.
+    assert_eq!(other.revoke_user_sessions("alice").unwrap(), 1);
+    assert!(p.list_accounts().access_token(&token).send().await.is_err());
+}
