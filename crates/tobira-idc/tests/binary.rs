@@ -1,0 +1,93 @@
+//! The `tobira-idc` program itself: start-up output, admin subcommands on a
+//! database file, clean shutdown on SIGTERM.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tobira-idc");
+
+/// Kills the server if a test fails before stopping it.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(args: &[&str]) -> (Guard, Vec<String>) {
+    let mut child =
+        Command::new(BIN).arg("serve").args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    for _ in 0..6 {
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        lines.push(line.trim_end().to_string());
+    }
+    (Guard(child), lines)
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let o = Command::new(BIN).args(args).output().unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into(),
+        String::from_utf8_lossy(&o.stderr).into(),
+    )
+}
+
+#[test]
+fn serve_prints_endpoints_and_stops_on_sigterm() {
+    let (mut guard, lines) = serve(&["--port", "0"]);
+    let url = lines[0].strip_prefix("tobira-idc listening on ").unwrap().to_string();
+    assert!(url.starts_with("http://127.0.0.1:") && !url.ends_with(":0"), "{url}");
+    assert_eq!(lines[1], "start URL: https://d-1234567890.awsapps.com/start  SSO region: us-east-1");
+    assert_eq!(lines[2], format!("export AWS_ENDPOINT_URL_SSO_OIDC={url}"));
+    assert_eq!(lines[3], format!("export AWS_ENDPOINT_URL_SSO={url}"));
+    assert_eq!(lines[4], format!("export AWS_ENDPOINT_URL_STS={url}"));
+    assert!(lines[5].starts_with("admin token: "));
+    let pid = guard.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = guard.0.try_wait().unwrap() {
+            assert!(status.success(), "clean exit on SIGTERM, got {status}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "tobira-idc did not stop within 10 s of SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn admin_subcommands_on_a_database_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("idc.db");
+    let db = db.to_str().unwrap();
+    let (code, _, err) = run(&["approve", "--db", db, "--user-code", "ABCD-EFGH", "--user", "alice"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("does not exist; start the server with `tobira-idc serve --db"), "{err}");
+
+    let (_guard, _) = serve(&["--port", "0", "--db", db]);
+    let (code, _, err) = run(&["approve", "--db", db, "--user-code", "ABCD-EFGH", "--user", "alice"]);
+    assert_eq!((code, err.trim()), (1, "error: no device authorization with code ABCD-EFGH"));
+
+    let (code, toml, _) = run(&["directory", "--db", db]);
+    assert_eq!(code, 0);
+    assert!(toml.contains("start_url = \"https://d-1234567890.awsapps.com/start\""), "{toml}");
+    let edited = dir.path().join("dir.toml");
+    std::fs::write(&edited, toml.replace("session_hours = 8", "session_hours = 13")).unwrap();
+    let (code, _, err) = run(&["directory", "--db", db, "--set", edited.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("session_hours must be 1 to 12"), "{err}");
+
+    let (code, out, _) = run(&["sessions", "--db", db, "--revoke", "alice"]);
+    assert_eq!((code, out.trim()), (0, "revoked 0 session(s) of alice"));
+    let (code, out, _) = run(&["demo-directory"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("[[iam_users]]"));
+}
