@@ -31,12 +31,7 @@ pub(crate) async fn sessions(State(idc): State<Idc>, headers: HeaderMap) -> Resp
     if let Err(r) = authorized(&idc, &headers) {
         return r;
     }
-    let list: Vec<_> = idc
-        .active_sessions()
-        .into_iter()
-        .map(|(id, user, created, expires)| json!({ "session_id": id, "user": user, "created_at": created, "expires_at": expires }))
-        .collect();
-    Json(json!({ "sessions": list })).into_response()
+    Json(json!({ "sessions": idc.active_sessions() })).into_response()
 }
 
 #[derive(Deserialize)]

@@ -103,6 +103,17 @@ pub enum StartError {
     Directory(#[from] directory::DirectoryError),
 }
 
+/// A sign-in session as the admin views list it (times in unix seconds).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct SessionInfo {
+    pub session_id: String,
+    pub user: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    /// Access tokens issued in this session that are still valid.
+    pub active_tokens: i64,
+}
+
 /// The clock: system time plus an offset tests can move forward.
 #[derive(Clone, Debug, Default)]
 pub struct Clock {
@@ -325,18 +336,29 @@ impl Idc {
             .map_err(|e| e.to_string())
     }
 
-    /// Active sign-in sessions: (session id, user, created, expires) in unix seconds.
-    pub fn active_sessions(&self) -> Vec<(String, String, i64, i64)> {
+    /// Active sign-in sessions, oldest first.
+    pub fn active_sessions(&self) -> Vec<SessionInfo> {
         let now = self.clock().now_s();
         let conn = self.inner.store.conn();
         let Ok(mut stmt) = conn.prepare(
-            "SELECT session_id, user_name, created_at, expires_at FROM sessions WHERE revoked = 0 AND expires_at > ?1 ORDER BY created_at",
+            "SELECT s.session_id, s.user_name, s.created_at, s.expires_at,
+                    (SELECT COUNT(*) FROM tokens t WHERE t.session_id = s.session_id AND t.kind = 'access'
+                       AND t.revoked = 0 AND t.expires_at > ?1)
+             FROM sessions s WHERE s.revoked = 0 AND s.expires_at > ?1 ORDER BY s.created_at",
         ) else {
             return vec![];
         };
-        stmt.query_map([now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-            .map(|rows| rows.filter_map(Result::ok).collect())
-            .unwrap_or_default()
+        stmt.query_map([now], |r| {
+            Ok(SessionInfo {
+                session_id: r.get(0)?,
+                user: r.get(1)?,
+                created_at: r.get(2)?,
+                expires_at: r.get(3)?,
+                active_tokens: r.get(4)?,
+            })
+        })
+        .map(|rows| rows.filter_map(Result::ok).collect())
+        .unwrap_or_default()
     }
 
     /// Applies latency, one-shot errors and the portal rate limit for one

@@ -139,9 +139,16 @@ fn run(command: Command) -> Result<(), String> {
                 println!("revoked {n} session(s) of {user}");
                 return Ok(());
             }
-            for (id, user, created, expires) in idc.active_sessions() {
+            for s in idc.active_sessions() {
                 let t = |s: i64| jiff::Timestamp::from_second(s).map(|t| t.to_string()).unwrap_or_default();
-                println!("{id}  {user}  signed in {}  expires {}", t(created), t(expires));
+                println!(
+                    "{}  {}  signed in {}  expires {}  {} active token(s)",
+                    s.session_id,
+                    s.user,
+                    t(s.created_at),
+                    t(s.expires_at),
+                    s.active_tokens
+                );
             }
             Ok(())
         }

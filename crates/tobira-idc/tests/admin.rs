@@ -49,7 +49,9 @@ async fn admin_api_requires_the_token_and_switches_faults_at_run_time() {
     assert_eq!(counters["CreateToken"], 1);
 
     let (_, sessions) = call(&s.url, "GET", "/admin/api/sessions", &t, "").await;
-    assert!(sessions.contains("\"user\":\"alice\""), "{sessions}");
+    let sessions: serde_json::Value = serde_json::from_str(&sessions).unwrap();
+    assert_eq!(sessions["sessions"][0]["user"], "alice");
+    assert_eq!(sessions["sessions"][0]["active_tokens"], 1);
     let (status, body) = call(&s.url, "POST", "/admin/api/sessions/revoke", &t, r#"{"user":"alice"}"#).await;
     assert_eq!((status, body.as_str()), (200, r#"{"revoked":1}"#));
     assert!(p.list_accounts().access_token(&token).send().await.is_err());
