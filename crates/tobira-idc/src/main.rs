@@ -70,6 +70,23 @@ enum Command {
         #[arg(long, value_name = "TOML")]
         set: Option<PathBuf>,
     },
+    /// Print the current TOTP code of a user's MFA device (like an authenticator app; for tests and demos)
+    MfaCode {
+        /// Read the directory from this database (else --directory, else the built-in demo)
+        #[arg(long, value_name = "FILE", conflicts_with = "directory")]
+        db: Option<PathBuf>,
+        #[arg(long, value_name = "TOML")]
+        directory: Option<PathBuf>,
+        /// An Identity Center user
+        #[arg(long, conflicts_with = "iam_user", required_unless_present = "iam_user")]
+        user: Option<String>,
+        /// An IAM user
+        #[arg(long)]
+        iam_user: Option<String>,
+        /// Device name (default: the user's first device)
+        #[arg(long)]
+        device: Option<String>,
+    },
     /// List active sign-in sessions, or revoke a user's sessions (server started with --db)
     Sessions {
         #[arg(long, value_name = "FILE")]
@@ -132,6 +149,37 @@ fn run(command: Command) -> Result<(), String> {
             }
             Ok(())
         }
+        Command::MfaCode { db, directory, user, iam_user, device } => {
+            let dir = match (db, directory) {
+                (Some(db), _) => open_existing(db)?.directory(),
+                (None, Some(path)) => {
+                    let text =
+                        std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                    Directory::from_toml(&text).map_err(|e| format!("{}: {e}", path.display()))?
+                }
+                (None, None) => Directory::demo(),
+            };
+            let devices = match (&user, &iam_user) {
+                (Some(u), _) => {
+                    dir.user(u).map(|u| u.mfa.clone()).ok_or_else(|| format!("no user `{u}` in the directory"))?
+                }
+                (None, Some(u)) => dir
+                    .iam_users
+                    .iter()
+                    .find(|x| &x.name == u)
+                    .map(|u| u.mfa.clone())
+                    .ok_or_else(|| format!("no IAM user `{u}` in the directory"))?,
+                (None, None) => return Err("give --user or --iam-user".into()),
+            };
+            let d = match &device {
+                Some(name) => devices.iter().find(|d| &d.name == name),
+                None => devices.first(),
+            }
+            .ok_or("that user has no such MFA device")?;
+            let secret = tobira_idc::totp::decode_secret(&d.secret).ok_or("the device secret is not base32")?;
+            println!("{}", tobira_idc::totp::code_at(&secret, jiff::Timestamp::now().as_second()));
+            Ok(())
+        }
         Command::Sessions { db, revoke } => {
             let idc = open_existing(db)?;
             if let Some(user) = revoke {
@@ -190,6 +238,7 @@ fn run(command: Command) -> Result<(), String> {
                     .await
                     .map_err(|e| format!("cannot bind {bind}:{port}: {e}"))?;
                 let addr = listener.local_addr().map_err(|e| e.to_string())?;
+                let shutdown = shutdown_signal()?;
                 let url = format!("http://{addr}");
                 let dir = idc.directory();
                 println!("tobira-idc listening on {url}");
@@ -200,27 +249,28 @@ fn run(command: Command) -> Result<(), String> {
                 println!("admin token: {}", idc.admin_token());
                 use std::io::Write as _;
                 let _ = std::io::stdout().flush();
-                idc.serve(listener, shutdown_signal()).await.map_err(|e| e.to_string())
+                idc.serve(listener, shutdown).await.map_err(|e| e.to_string())
             })
         }
     }
 }
 
-/// Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Ctrl-C or SIGTERM. The handlers are installed before this returns, so a
+/// signal sent right after the start-up lines are printed is not missed.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()> + Send + 'static, String> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).map_err(|e| format!("cannot handle SIGTERM: {e}"))?;
+        let mut int = signal(SignalKind::interrupt()).map_err(|e| format!("cannot handle SIGINT: {e}"))?;
+        Ok(async move {
+            tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
+        })
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
 }

@@ -87,6 +87,14 @@ fn admin_subcommands_on_a_database_file() {
 
     let (code, out, _) = run(&["sessions", "--db", db, "--revoke", "alice"]);
     assert_eq!((code, out.trim()), (0, "revoked 0 session(s) of alice"));
+    let (code, out, _) = run(&["mfa-code", "--iam-user", "bob"]);
+    assert_eq!(code, 0);
+    let secret = tobira_idc::totp::decode_secret("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").unwrap();
+    let now = jiff::Timestamp::now().as_second();
+    let valid: Vec<String> = [now - 30, now, now + 30].iter().map(|t| tobira_idc::totp::code_at(&secret, *t)).collect();
+    assert!(valid.contains(&out.trim().to_string()), "{out}");
+    let (code, _, err) = run(&["mfa-code", "--user", "carol"]);
+    assert_eq!((code, err.trim()), (1, "error: that user has no such MFA device"));
     let (code, out, _) = run(&["demo-directory"]);
     assert_eq!(code, 0);
     assert!(out.contains("[[iam_users]]"));
