@@ -167,5 +167,12 @@ mod tests {
         assert_eq!(assume_role_file_name(&k), "ea2b29d247762e6250d24105ef61f099f17273a8.json");
         let k = AssumeRoleKey { role_arn: "arn:aws:iam::123456789012:role/web", ..Default::default() };
         assert_eq!(assume_role_file_name(&k), "995ef64306d209e21474b69558c0b71b44774efb.json");
+        // The file the AWS CLI v1 (1.46.3) wrote in scripts/demo for role Ops with MFA.
+        let k = AssumeRoleKey {
+            role_arn: "arn:aws:iam::123456789012:role/Ops",
+            serial_number: Some("arn:aws:iam::123456789012:mfa/bob-phone"),
+            ..Default::default()
+        };
+        assert_eq!(assume_role_file_name(&k), "1c02d25e6f1a10f7f2e6ae627935e33211e49969.json");
     }
 }
