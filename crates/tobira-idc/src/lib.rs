@@ -155,6 +155,10 @@ struct Inner {
     settings: Settings,
     clock: Clock,
     faults: Mutex<Faults>,
+    /// Calls per operation (in memory: counting must not cost a disk write).
+    counters: Mutex<std::collections::BTreeMap<String, i64>>,
+    /// When expired rows were last deleted (unix seconds).
+    last_sweep: AtomicI64,
     /// Portal rate window: (unix second, requests in it).
     portal_window: Mutex<(i64, u32)>,
     base_url: OnceLock<String>,
@@ -185,6 +189,8 @@ impl Idc {
                 settings,
                 clock: Clock::default(),
                 portal_window: Mutex::new((0, 0)),
+                counters: Mutex::new(Default::default()),
+                last_sweep: AtomicI64::new(0),
                 base_url: OnceLock::new(),
                 admin_token,
             }),
@@ -248,7 +254,10 @@ impl Idc {
 
     /// The directory in force (re-read when another process changed the database).
     pub fn directory(&self) -> Directory {
-        let version: i64 = self.inner.store.conn().pragma_query_value(None, "data_version", |r| r.get(0)).unwrap_or(0);
+        let version: i64 = {
+            let conn = self.inner.store.conn();
+            conn.prepare_cached("PRAGMA data_version").and_then(|mut st| st.query_row([], |r| r.get(0))).unwrap_or(0)
+        };
         {
             let d = self.inner.directory.read().unwrap_or_else(|e| e.into_inner());
             if d.0 == version || version == 0 {
@@ -279,15 +288,14 @@ impl Idc {
         self.inner.faults.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Calls per operation so far.
+    /// Calls per operation since start-up.
     pub fn counters(&self) -> std::collections::BTreeMap<String, i64> {
-        let conn = self.inner.store.conn();
-        let Ok(mut stmt) = conn.prepare("SELECT name, n FROM counters ORDER BY name") else {
-            return Default::default();
-        };
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map(|rows| rows.filter_map(Result::ok).collect())
-            .unwrap_or_default()
+        self.inner.counters.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// How many times an operation was called since start-up (e.g. `CreateToken`).
+    pub fn count(&self, operation: &str) -> i64 {
+        self.counters().get(operation).copied().unwrap_or(0)
     }
 
     pub(crate) fn settings(&self) -> &Settings {
@@ -297,11 +305,6 @@ impl Idc {
     /// Replaces the faults in force.
     pub fn set_faults(&self, faults: Faults) {
         *self.inner.faults.lock().unwrap_or_else(|e| e.into_inner()) = faults;
-    }
-
-    /// How many times an operation was called (e.g. `CreateToken`).
-    pub fn count(&self, operation: &str) -> i64 {
-        self.inner.store.counter(operation).unwrap_or(0)
     }
 
     /// Approves a pending device authorization as `user` (the headless
@@ -364,7 +367,15 @@ impl Idc {
     /// Applies latency, one-shot errors and the portal rate limit for one
     /// call of `operation`; `Some((status, code))` means fail with that.
     pub(crate) async fn fault(&self, operation: &str, portal: bool) -> Option<(u16, String)> {
-        let _ = self.inner.store.bump(operation);
+        *self.inner.counters.lock().unwrap_or_else(|e| e.into_inner()).entry(operation.to_string()).or_default() += 1;
+        // Once a minute, drop what has expired, so state stays bounded.
+        let now = self.clock().now_s();
+        let last = self.inner.last_sweep.load(Ordering::Relaxed);
+        if now - last >= 60
+            && self.inner.last_sweep.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+        {
+            let _ = self.inner.store.sweep(now);
+        }
         let (latency, one_shot, limit) = {
             let mut f = self.inner.faults.lock().unwrap_or_else(|e| e.into_inner());
             let pos = f.one_shot.iter().position(|o| o.operation == operation);

@@ -684,13 +684,12 @@ pub(crate) fn decide_authorization(idc: &Idc, request_id: &str, user: &str, appr
 pub(crate) fn token_owner(idc: &Idc, token: &str) -> Result<Option<(String, String)>, rusqlite::Error> {
     idc.store()
         .conn()
-        .query_row(
+        .prepare_cached(
             "SELECT s.user_name, s.session_id FROM tokens t JOIN sessions s ON s.session_id = t.session_id
              WHERE t.token = ?1 AND t.kind = 'access' AND t.revoked = 0 AND t.expires_at > ?2
                AND s.revoked = 0 AND s.expires_at > ?2",
-            params![token, idc.clock().now_s()],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        )?
+        .query_row(params![token, idc.clock().now_s()], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()
 }
 

@@ -43,8 +43,7 @@ const MIGRATIONS: &[&str] = &[
         account_id TEXT NOT NULL, arn TEXT NOT NULL, user_id TEXT NOT NULL,
         role_arn TEXT, chained INTEGER NOT NULL, mfa INTEGER NOT NULL,
         session_id TEXT, expires_at INTEGER NOT NULL, source_identity TEXT);
-     CREATE TABLE totp_used (device TEXT NOT NULL, step INTEGER NOT NULL, PRIMARY KEY (device, step));
-     CREATE TABLE counters (name TEXT PRIMARY KEY, n INTEGER NOT NULL);",
+     CREATE TABLE totp_used (device TEXT NOT NULL, step INTEGER NOT NULL, PRIMARY KEY (device, step));",
 ];
 
 /// The database, shared by all requests. Each call holds the connection for
@@ -58,14 +57,20 @@ impl Store {
     /// Opens (creating if needed) and migrates a database file.
     pub fn open(path: &Path) -> rusqlite::Result<Store> {
         let conn = Connection::open(path)?;
+        conn.set_prepared_statement_cache_capacity(64);
         conn.pragma_update(None, "journal_mode", "WAL")?;
+        // With WAL, NORMAL keeps the database consistent after a crash and
+        // syncs at checkpoints instead of on every commit.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         Store::init(conn)
     }
 
     /// A private in-memory database (tests, throw-away demos).
     pub fn in_memory() -> rusqlite::Result<Store> {
-        Store::init(Connection::open_in_memory()?)
+        let conn = Connection::open_in_memory()?;
+        conn.set_prepared_statement_cache_capacity(64);
+        Store::init(conn)
     }
 
     fn init(mut conn: Connection) -> rusqlite::Result<Store> {
@@ -105,21 +110,27 @@ impl Store {
         Ok(())
     }
 
-    /// Adds one to a named counter (per-operation request counts).
-    pub fn bump(&self, name: &str) -> rusqlite::Result<()> {
-        self.conn().execute(
-            "INSERT INTO counters (name, n) VALUES (?1, 1) ON CONFLICT(name) DO UPDATE SET n = n + 1",
-            params![name],
-        )?;
-        Ok(())
-    }
-
-    pub fn counter(&self, name: &str) -> rusqlite::Result<i64> {
-        Ok(self
-            .conn()
-            .query_row("SELECT n FROM counters WHERE name = ?1", params![name], |r| r.get(0))
-            .optional()?
-            .unwrap_or(0))
+    /// Deletes what expired more than an hour ago (until then a client still
+    /// gets "expired" rather than "unknown"): credentials, tokens,
+    /// authorizations, sessions, and MFA steps too old to be replayed.
+    /// Returns how many rows went.
+    pub fn sweep(&self, now: i64) -> rusqlite::Result<usize> {
+        const GRACE: i64 = 3600;
+        let conn = self.conn();
+        let mut n = 0;
+        for sql in [
+            "DELETE FROM credentials WHERE expires_at <= ?1",
+            "DELETE FROM tokens WHERE expires_at <= ?1",
+            "DELETE FROM device_auths WHERE expires_at <= ?1",
+            "DELETE FROM authorizations WHERE expires_at <= ?1",
+            "DELETE FROM auth_codes WHERE expires_at <= ?1",
+            "DELETE FROM sessions WHERE expires_at <= ?1 AND session_id NOT IN (SELECT session_id FROM tokens)",
+            "DELETE FROM totp_used WHERE step < ?1 / 30 - 2",
+        ] {
+            let cutoff = if sql.contains("totp_used") { now } else { now - GRACE };
+            n += conn.prepare_cached(sql)?.execute([cutoff])?;
+        }
+        Ok(n)
     }
 
     /// Records that an MFA code's step was used; `false` if it already was
@@ -137,6 +148,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn sweep_removes_only_what_expired() {
+        let s = Store::in_memory().unwrap();
+        let c = s.conn();
+        c.execute_batch(
+            "INSERT INTO credentials VALUES ('A1','s','t','1','arn','u',NULL,0,0,NULL,100,NULL);
+             INSERT INTO credentials VALUES ('A2','s','t','1','arn','u',NULL,0,0,NULL,300,NULL);
+             INSERT INTO totp_used VALUES ('d', 1), ('d', 126);",
+        )
+        .unwrap();
+        drop(c);
+        assert_eq!(s.sweep(200).unwrap(), 1, "expired, but within the grace hour");
+        assert_eq!(s.sweep(3800).unwrap(), 1);
+        let left: i64 = s.conn().query_row("SELECT COUNT(*) FROM credentials", [], |r| r.get(0)).unwrap();
+        assert_eq!(left, 1);
+        assert!(!s.use_totp_step("d", 126).unwrap(), "recent steps stay refused");
+    }
+
+    #[test]
     fn migrations_run_once_and_state_survives_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("idc.db");
@@ -144,14 +173,12 @@ mod tests {
             let s = Store::open(&path).unwrap();
             assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len());
             s.save_directory("x = 1").unwrap();
-            s.bump("CreateToken").unwrap();
             assert!(s.use_totp_step("dev", 7).unwrap());
             assert!(!s.use_totp_step("dev", 7).unwrap());
         }
         let s = Store::open(&path).unwrap();
         assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len());
         assert_eq!(s.load_directory().unwrap().as_deref(), Some("x = 1"));
-        assert_eq!(s.counter("CreateToken").unwrap(), 1);
         assert!(!s.use_totp_step("dev", 7).unwrap());
     }
 }

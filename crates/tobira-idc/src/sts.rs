@@ -101,11 +101,14 @@ pub(crate) fn issue_credentials(idc: &Idc, c: NewCredentials) -> Result<Issued, 
         session_token: format!("IQoJb3JpZ2lu{}", random_token(180)),
         expires_at: c.expires_at,
     };
-    idc.store().conn().execute(
-        "INSERT INTO credentials (access_key_id, secret_access_key, session_token, account_id, arn, user_id,
+    idc.store()
+        .conn()
+        .prepare_cached(
+            "INSERT INTO credentials (access_key_id, secret_access_key, session_token, account_id, arn, user_id,
                                   role_arn, chained, mfa, session_id, expires_at, source_identity)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        params![
+        )?
+        .execute(params![
             issued.access_key_id,
             issued.secret_access_key,
             issued.session_token,
@@ -118,8 +121,7 @@ pub(crate) fn issue_credentials(idc: &Idc, c: NewCredentials) -> Result<Issued, 
             c.session_id,
             c.expires_at,
             c.source_identity
-        ],
-    )?;
+        ])?;
     Ok(issued)
 }
 
@@ -560,10 +562,12 @@ fn verify(idc: &Idc, method: &str, uri: &Uri, headers: &HeaderMap, body: &[u8]) 
         let row: Option<Row> = idc
             .store()
             .conn()
-            .query_row(
+            .prepare_cached(
                 "SELECT c.secret_access_key, c.session_token, c.account_id, c.arn, c.user_id, c.role_arn, c.chained, c.mfa,
                         c.session_id, c.expires_at, c.source_identity, s.revoked
                  FROM credentials c LEFT JOIN sessions s ON s.session_id = c.session_id WHERE c.access_key_id = ?1",
+            )?
+            .query_row(
                 [auth.access_key_id],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?)),
             )

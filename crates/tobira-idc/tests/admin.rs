@@ -91,3 +91,20 @@ async fn state_survives_a_restart_and_other_processes_see_directory_changes() {
     assert_eq!(other.revoke_user_sessions("alice").unwrap(), 1);
     assert!(p.list_accounts().access_token(&token).send().await.is_err());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn expired_state_is_swept_so_memory_stays_bounded() {
+    let s = demo().await;
+    let bob = sts(&s.url, BOB_KEY, BOB_SECRET, None);
+    for _ in 0..3 {
+        bob.get_session_token().duration_seconds(900).send().await.unwrap();
+    }
+    let rows = |idc: &tobira_idc::Idc| -> i64 {
+        idc.store().conn().query_row("SELECT COUNT(*) FROM credentials", [], |r| r.get(0)).unwrap()
+    };
+    assert_eq!(rows(&s.idc), 3);
+    // Expired for more than the grace hour; the next request of any kind sweeps.
+    s.idc.clock().advance(std::time::Duration::from_secs(900 + 3600 + 61));
+    let _ = portal(&s.url).list_accounts().access_token("x").send().await;
+    assert_eq!(rows(&s.idc), 0);
+}
