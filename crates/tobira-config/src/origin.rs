@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 /// The source of a value, highest precedence first. Serialized as its
-/// display text (`--profile`, `$AWS_PROFILE`, `/home/me/.aws/config:12`,
+/// display text (`--profile`, `$AWS_PROFILE`, `~/.aws/config:12`,
 /// `default`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {

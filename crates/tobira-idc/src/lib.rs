@@ -422,6 +422,38 @@ fn fill_random(buf: &mut [u8]) {
     getrandom::fill(buf).expect("the OS random number generator is available");
 }
 
+/// A rest-json response (OIDC and portal): JSON body, `x-amzn-RequestId`,
+/// and for errors the `x-amzn-ErrorType` header clients classify them by.
+pub(crate) fn rest_json(
+    status: axum::http::StatusCode,
+    error_type: Option<&str>,
+    body: &serde_json::Value,
+) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    use axum::response::IntoResponse as _;
+    let mut r = (status, body.to_string()).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Some(t) = error_type.and_then(|t| HeaderValue::from_str(t).ok()) {
+        h.insert("x-amzn-ErrorType", t);
+    }
+    if let Ok(v) = HeaderValue::from_str(&request_id()) {
+        h.insert("x-amzn-RequestId", v);
+    }
+    r
+}
+
+/// RFC 3986 percent-encoding of everything but the unreserved characters
+/// (SigV4 canonical form, redirect query strings).
+pub(crate) fn uri_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// A unique id for `x-amzn-RequestId` / STS `RequestId`.
 pub(crate) fn request_id() -> String {
     let hex = random_from(b"0123456789abcdef", 32);

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::{Idc, random_from, random_token, request_id};
+use crate::{Idc, random_from, random_token};
 
 /// Registrations last 90 days, like the real service's.
 const REGISTRATION_SECONDS: i64 = 90 * 24 * 3600;
@@ -64,26 +64,12 @@ impl From<rusqlite::Error> for OidcError {
 impl IntoResponse for OidcError {
     fn into_response(self) -> Response {
         let body = json!({ "error": self.error, "error_description": self.description });
-        let mut r = (self.status, body.to_string()).into_response();
-        let h = r.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        if let Ok(v) = HeaderValue::from_str(&self.shape) {
-            h.insert("x-amzn-ErrorType", v);
-        }
-        if let Ok(v) = HeaderValue::from_str(&request_id()) {
-            h.insert("x-amzn-RequestId", v);
-        }
-        r
+        crate::rest_json(self.status, Some(&self.shape), &body)
     }
 }
 
 fn ok_json(v: Value) -> Response {
-    let mut r = (StatusCode::OK, v.to_string()).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    if let Ok(v) = HeaderValue::from_str(&request_id()) {
-        r.headers_mut().insert("x-amzn-RequestId", v);
-    }
-    r
+    crate::rest_json(StatusCode::OK, None, &v)
 }
 
 async fn faulted(idc: &Idc, op: &str) -> Result<(), OidcError> {
@@ -527,17 +513,8 @@ pub(crate) fn html_escape(s: &str) -> String {
 
 fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
     let sep = if uri.contains('?') { '&' } else { '?' };
-    let q: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={}", percent(v))).collect();
+    let q: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={}", crate::uri_encode(v))).collect();
     format!("{uri}{sep}{}", q.join("&"))
-}
-
-fn percent(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// `GET /authorize` (wire.md §2.5). With `--auto-approve USER` the browser

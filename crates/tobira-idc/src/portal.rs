@@ -2,15 +2,15 @@
 //! GetRoleCredentials, Logout — authenticated by `x-amz-sso_bearer_token`.
 
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::Idc;
 use crate::sts::{NewCredentials, issue_credentials};
-use crate::{Idc, request_id};
 
 /// A portal error: `x-amzn-ErrorType` + `{"message"}`.
 #[derive(Debug)]
@@ -33,23 +33,12 @@ impl From<rusqlite::Error> for PortalError {
 impl IntoResponse for PortalError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut r = (status, json!({ "message": self.message }).to_string()).into_response();
-        let h = r.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        if let Ok(v) = HeaderValue::from_str(&self.shape) {
-            h.insert("x-amzn-ErrorType", v);
-        }
-        if let Ok(v) = HeaderValue::from_str(&request_id()) {
-            h.insert("x-amzn-RequestId", v);
-        }
-        r
+        crate::rest_json(status, Some(&self.shape), &json!({ "message": self.message }))
     }
 }
 
 fn ok_json(v: Value) -> Response {
-    let mut r = (StatusCode::OK, v.to_string()).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    r
+    crate::rest_json(StatusCode::OK, None, &v)
 }
 
 /// Faults, then the bearer token → (user, sign-in session).

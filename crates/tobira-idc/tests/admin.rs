@@ -5,21 +5,12 @@ mod common;
 
 use common::*;
 use tobira_idc::{Idc, Settings};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn call(url: &str, method: &str, path: &str, token: &str, body: &str) -> (u16, String) {
-    let authority = url.trim_start_matches("http://");
-    let mut s = tokio::net::TcpStream::connect(authority).await.unwrap();
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).await.unwrap();
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    (status, text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
+    let headers =
+        [("Authorization".to_string(), format!("Bearer {token}")), ("Content-Type".into(), "application/json".into())];
+    let (status, _, body) = http(url, method, path, &headers, body).await;
+    (status, body)
 }
 
 #[tokio::test(flavor = "multi_thread")]

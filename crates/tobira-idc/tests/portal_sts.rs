@@ -315,23 +315,10 @@ async fn expired_session_credentials() {
     assert_eq!(e.code(), Some("ExpiredToken"));
 }
 
-/// A raw POST: status and body.
+/// A raw POST to the STS endpoint: status and body.
 async fn post(url: &str, headers: &[(String, String)], body: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let authority = url.trim_start_matches("http://");
-    let mut s = tokio::net::TcpStream::connect(authority).await.unwrap();
-    let mut req = format!("POST / HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    req.push_str(body);
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).await.unwrap();
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    (status, text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
+    let (status, _, body) = http(url, "POST", "/", headers, body).await;
+    (status, body)
 }
 
 /// Headers for `body` signed by the SDK's SigV4 signer with bob's keys.

@@ -76,22 +76,42 @@ pub fn bob_code(idc: &Idc, offset: i64) -> String {
     tobira_idc::totp::code_at_step(&secret, step, 6)
 }
 
-/// A raw HTTP/1.1 GET (for the browser-facing `/authorize`): status,
-/// `Location` header, body.
-pub async fn get(url: &str, path_and_query: &str) -> (u16, Option<String>, String) {
+/// A raw HTTP/1.1 request (browser pages, admin API, hand-made STS calls):
+/// status, response head, body.
+pub async fn http(
+    url: &str,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+    body: &str,
+) -> (u16, String, String) {
     let authority = url.trim_start_matches("http://");
     let mut s = tokio::net::TcpStream::connect(authority).await.expect("connect");
-    let req = format!("GET {path_and_query} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+    let mut req = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        req.push_str(&format!("Host: {authority}\r\n"));
+    }
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
     s.write_all(req.as_bytes()).await.expect("write");
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).await.expect("read");
     let text = String::from_utf8_lossy(&buf).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, head.to_string(), body.to_string())
+}
+
+/// A GET as a browser sends it: status, `Location` header, body.
+pub async fn get(url: &str, path_and_query: &str) -> (u16, Option<String>, String) {
+    let (status, head, body) = http(url, "GET", path_and_query, &[], "").await;
     let location = head.lines().find_map(|l| {
         l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("location")).map(|(_, v)| v.trim().to_string())
     });
-    (status, location, body.to_string())
+    (status, location, body)
 }
 
 /// A device login approved as `user`: returns the access token.
