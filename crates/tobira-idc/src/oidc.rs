@@ -197,6 +197,18 @@ struct Client {
     redirect_uris: Vec<String>,
 }
 
+impl Client {
+    /// Registrations without `grantTypes` (what the AWS CLI sends for the
+    /// device flow) may use the device code and refresh grants.
+    fn allows(&self, grant: &str) -> bool {
+        if self.grant_types.is_empty() {
+            grant == DEVICE_GRANT || grant == "refresh_token"
+        } else {
+            self.grant_types.iter().any(|g| g == grant)
+        }
+    }
+}
+
 fn load_client(idc: &Idc, id: &str) -> Result<Option<(Client, String, i64)>, OidcError> {
     let row = idc
         .store()
@@ -255,6 +267,9 @@ pub(crate) async fn start_device_authorization(State(idc): State<Idc>, body: Byt
     faulted(&idc, "StartDeviceAuthorization").await?;
     let input: StartDeviceInput = parse_body(&body)?;
     let client = authenticate(&idc, input.client_id.as_deref(), input.client_secret.as_deref())?;
+    if !client.allows(DEVICE_GRANT) {
+        return Err(err("UnauthorizedClientException", "this client is not registered for the device code grant"));
+    }
     let start_url = input.start_url.ok_or_else(|| err("InvalidRequestException", "startUrl is required"))?;
     let dir = idc.directory();
     if normalize_start_url(&start_url) != normalize_start_url(&dir.instance.start_url) {
@@ -344,6 +359,12 @@ pub(crate) async fn create_token(State(idc): State<Idc>, body: Bytes) -> Result<
     faulted(&idc, "CreateToken").await?;
     let input: CreateTokenInput = parse_body(&body)?;
     let client = authenticate(&idc, input.client_id.as_deref(), input.client_secret.as_deref())?;
+    if let Some(g) = input.grant_type.as_deref()
+        && [DEVICE_GRANT, "authorization_code", "refresh_token"].contains(&g)
+        && !client.allows(g)
+    {
+        return Err(err("UnauthorizedClientException", format!("this client is not registered for the `{g}` grant")));
+    }
     match input.grant_type.as_deref() {
         Some(DEVICE_GRANT) => device_token(&idc, &client, input.device_code.as_deref()),
         Some("authorization_code") => code_token(&idc, &client, &input),

@@ -133,6 +133,19 @@ async fn device_flow_denied_expired_and_bad_requests() {
         .await
         .unwrap_err();
     assert_eq!(code(e), "InvalidRedirectUriException");
+    let e = c.register_client().client_name("x").client_type("public").scopes("not a scope").send().await.unwrap_err();
+    assert_eq!(code(e), "InvalidScopeException");
+    // A PKCE-only registration cannot start the device flow.
+    let (pkce_id, pkce_secret) = pkce_client(&c).await;
+    let e = c
+        .start_device_authorization()
+        .client_id(&pkce_id)
+        .client_secret(&pkce_secret)
+        .start_url(START_URL)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(e), "UnauthorizedClientException");
     // An expired registration.
     s.idc.clock().advance(Duration::from_secs(91 * 86400));
     assert_eq!(code(start().await.unwrap_err()), "InvalidClientException");
