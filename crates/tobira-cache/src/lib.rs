@@ -54,12 +54,43 @@ impl SsoCache {
         }
     }
 
+    /// Removes the token file; `Ok(false)` if there was none.
+    pub fn remove_token(&self, key: SsoKey<'_>) -> io::Result<bool> {
+        let path = self.token_path(key);
+        let _lock = tobira_fs::Lock::acquire(&path)?;
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The cached client registration in a file named by
+    /// [`keys::registration_file_name`]; `Ok(None)` when absent or unusable
+    /// (a broken registration is simply replaced).
+    pub fn read_registration(&self, file_name: &str) -> Option<Registration> {
+        let bytes = std::fs::read(self.dir.join(file_name)).ok()?;
+        Registration::from_json(&bytes).ok()
+    }
+
+    pub fn write_registration(&self, file_name: &str, registration: &Registration) -> io::Result<()> {
+        let path = self.dir.join(file_name);
+        let _lock = tobira_fs::Lock::acquire(&path)?;
+        tobira_fs::write_atomic(&path, registration.to_json().as_bytes(), tobira_fs::PRIVATE_FILE)
+    }
+
     /// Replaces the token file atomically (readers such as the AWS CLI see
     /// the old file or the new one), 0600 in a 0700 directory.
     pub fn write_token(&self, key: SsoKey<'_>, token: &SsoToken) -> io::Result<()> {
         let path = self.token_path(key);
         let _lock = tobira_fs::Lock::acquire(&path)?;
-        tobira_fs::write_atomic(&path, token.to_json().as_bytes(), tobira_fs::PRIVATE_FILE)
+        self.write_token_locked(key, token)
+    }
+
+    /// [`SsoCache::write_token`] for a caller that already holds the token
+    /// file's lock (`tobira_fs::Lock::acquire(&cache.token_path(key))`).
+    pub fn write_token_locked(&self, key: SsoKey<'_>, token: &SsoToken) -> io::Result<()> {
+        tobira_fs::write_atomic(&self.token_path(key), token.to_json().as_bytes(), tobira_fs::PRIVATE_FILE)
     }
 }
 
