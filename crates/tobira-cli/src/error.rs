@@ -21,6 +21,12 @@ pub enum Kind {
     InvalidProfile = 5,
     /// 6: nothing configured provides credentials.
     NoCredentials = 6,
+    /// 7: a sign-in is needed (no token, expired, revoked) or did not complete.
+    NeedsLogin = 7,
+    /// 8: an AWS service (or tobira-idc) answered with an error.
+    Service = 8,
+    /// 9: the service could not be reached.
+    Network = 9,
 }
 
 #[derive(Debug)]

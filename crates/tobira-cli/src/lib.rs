@@ -50,6 +50,57 @@ enum Command {
         #[command(subcommand)]
         command: ProfileCommand,
     },
+    /// Sign in to IAM Identity Center (PKCE in the browser; device code with --use-device-code, for legacy profiles, or without a browser)
+    Login {
+        /// The [sso-session] to sign in to (else the profile's)
+        #[arg(long, value_name = "NAME")]
+        sso_session: Option<String>,
+        /// Use the device code flow: a URL and a code to confirm, on any device
+        #[arg(long)]
+        use_device_code: bool,
+        /// Print the URL instead of opening a browser
+        #[arg(long)]
+        no_browser: bool,
+    },
+    /// Sign out: end the session on the server, remove its token and the role credentials cached from it
+    Logout {
+        #[arg(long, value_name = "NAME", conflicts_with = "all")]
+        sso_session: Option<String>,
+        /// Every cached SSO login and every cached SSO role credential
+        #[arg(long)]
+        all: bool,
+    },
+    /// Accounts and roles of an IAM Identity Center login
+    Sso {
+        #[command(subcommand)]
+        command: SsoCommand,
+    },
+    /// Every SSO session: start URL, token expiry, whether it can refresh, and the command to renew it
+    Sessions {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SsoCommand {
+    /// The accounts you can access
+    Accounts {
+        #[arg(long, value_name = "NAME")]
+        sso_session: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The roles you can use, in one account or all
+    Roles {
+        #[arg(long, value_name = "NAME")]
+        sso_session: Option<String>,
+        /// Only this account (12 digits)
+        #[arg(long, value_name = "ID")]
+        account: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -137,6 +188,23 @@ pub fn run(args: impl IntoIterator<Item = OsString>, ctx: &Context) -> ExitCode 
         Command::Profile { command: ProfileCommand::Show { name, json } } => {
             commands::profile_show::run(ctx, name.or(cli.global.profile), cli.global.region, json, &mut out)
         }
+        Command::Login { sso_session, use_device_code, no_browser } => {
+            let sel = commands::sso::Selection { profile: cli.global.profile, sso_session };
+            commands::sso::login(ctx, &sel, use_device_code, no_browser, &mut out)
+        }
+        Command::Logout { sso_session, all } => {
+            let sel = commands::sso::Selection { profile: cli.global.profile, sso_session };
+            commands::sso::logout(ctx, &sel, all, &mut out)
+        }
+        Command::Sso { command: SsoCommand::Accounts { sso_session, json } } => {
+            let sel = commands::sso::Selection { profile: cli.global.profile, sso_session };
+            commands::sso::accounts(ctx, &sel, json, &mut out)
+        }
+        Command::Sso { command: SsoCommand::Roles { sso_session, account, json } } => {
+            let sel = commands::sso::Selection { profile: cli.global.profile, sso_session };
+            commands::sso::roles(ctx, &sel, account, json, &mut out)
+        }
+        Command::Sessions { json } => commands::sso::sessions(ctx, json, &mut out),
     };
     let _ = out.flush();
     match result {

@@ -407,11 +407,7 @@ fn resolve_named(
     } else {
         block.and_then(|b| b.text("region"))
     };
-    let endpoints = Endpoints {
-        sso_oidc: endpoint(set, env, block, "SSO_OIDC", &["sso_oidc", "sso-oidc"])?,
-        sso: endpoint(set, env, block, "SSO", &["sso"])?,
-        sts: endpoint(set, env, block, "STS", &["sts"])?,
-    };
+    let endpoints = endpoints(set, env, block)?;
     let mut chain = Chain { set, env, visited: vec![profile.value.clone()] };
     let steps = chain.top(&profile.value, block, explicit)?;
     let key = |k: &str| block.and_then(|b| b.text(k));
@@ -424,6 +420,16 @@ fn resolve_named(
         sts_regional_endpoints: key("sts_regional_endpoints"),
     };
     Ok(Plan { profile, explicit, exists: block.is_some(), region, endpoints, settings, steps })
+}
+
+/// The endpoint overrides for a profile (or, with `None`, from the
+/// environment alone).
+pub fn endpoints(set: &ProfileSet, env: &Env, profile: Option<&Block>) -> Result<Endpoints, ResolveError> {
+    Ok(Endpoints {
+        sso_oidc: endpoint(set, env, profile, "SSO_OIDC", &["sso_oidc", "sso-oidc"])?,
+        sso: endpoint(set, env, profile, "SSO", &["sso"])?,
+        sts: endpoint(set, env, profile, "STS", &["sts"])?,
+    })
 }
 
 /// wire.md §1.2: `AWS_ENDPOINT_URL_<SVC>` > `AWS_ENDPOINT_URL` > `[services]`

@@ -1,5 +1,6 @@
 pub mod profile_show;
 pub mod profiles;
+pub mod sso;
 
 use tobira_config::Step;
 

@@ -1,0 +1,477 @@
+//! Identity Center commands: `login`, `logout`, `sso accounts`, `sso roles`,
+//! `sessions`.
+
+use std::io::Write;
+use std::time::Duration;
+
+use serde_json::json;
+use tobira_auth::{AuthError, Flow, LoginOptions, LoginUi, SsoTarget};
+use tobira_cache::{Freshness, SsoKey};
+use tobira_config::files::Block;
+use tobira_config::resolve::select_profile;
+use tobira_config::{Flags, ProfileSet};
+
+use crate::{CliError, Context, Kind, emit};
+
+/// `--profile` / `--sso-session`, as every command here takes them.
+pub struct Selection {
+    pub profile: Option<String>,
+    pub sso_session: Option<String>,
+}
+
+/// The login a command is about, and the profile it came from.
+pub struct Chosen {
+    pub target: SsoTarget,
+    pub profile: Option<String>,
+}
+
+fn scopes(block: &Block) -> Option<Vec<String>> {
+    block
+        .text("sso_registration_scopes")
+        .map(|s| s.value.split(',').map(str::trim).filter(|x| !x.is_empty()).map(str::to_string).collect())
+}
+
+fn missing(keys: &[&str], fix: &str) -> CliError {
+    CliError::new(
+        Kind::InvalidProfile,
+        format!("Missing the following required SSO configuration values: {}.", keys.join(", ")),
+    )
+    .hint(fix.to_string())
+}
+
+/// Finds the sso-session or legacy SSO profile to use (flows.md §4.1).
+pub fn choose(ctx: &Context, set: &ProfileSet, sel: &Selection) -> Result<Chosen, CliError> {
+    let (profile_name, _) = select_profile(&Flags { profile: sel.profile.clone(), region: None }, &ctx.env);
+    let profile = set.profile(&profile_name.value);
+    let explicit_profile = sel.profile.is_some() || profile_name.origin != tobira_config::Origin::Default;
+    if profile.is_none() && explicit_profile && sel.sso_session.is_none() {
+        return Err(tobira_config::ResolveError::ProfileNotFound {
+            name: profile_name.value.clone(),
+            origin: profile_name.origin.clone(),
+            candidates: set.close_matches(&profile_name.value),
+        }
+        .into());
+    }
+    let session_name = sel.sso_session.clone().or_else(|| profile.and_then(|p| p.text("sso_session")).map(|s| s.value));
+    let endpoints =
+        tobira_config::resolve::endpoints(set, &ctx.env, if sel.sso_session.is_some() { None } else { profile })?;
+    let (oidc_endpoint, portal_endpoint) = (endpoints.sso_oidc.map(|e| e.value), endpoints.sso.map(|e| e.value));
+    if let Some(name) = session_name {
+        let Some(session) = set.sso_session(&name) else {
+            return Err(CliError::new(Kind::InvalidProfile, format!("The specified sso-session does not exist: \"{name}\""))
+                .hint(format!("add an `[sso-session {name}]` section with `sso_start_url` and `sso_region`, or list the sessions with `tobira sessions`")));
+        };
+        let (start, region) = (session.text("sso_start_url"), session.text("sso_region"));
+        let absent: Vec<&str> = [("sso_start_url", start.is_none()), ("sso_region", region.is_none())]
+            .iter()
+            .filter(|(_, m)| *m)
+            .map(|(k, _)| *k)
+            .collect();
+        let (Some(start), Some(region)) = (start, region) else {
+            return Err(missing(
+                &absent,
+                &format!(
+                    "add them to `[sso-session {name}]` in {}",
+                    ctx.display_path(&ctx.paths.config.value).display()
+                ),
+            ));
+        };
+        return Ok(Chosen {
+            target: SsoTarget {
+                session: Some(name),
+                start_url: start.value,
+                region: region.value,
+                scopes: scopes(session),
+                oidc_endpoint,
+                portal_endpoint,
+            },
+            profile: profile.map(|p| p.name.clone()),
+        });
+    }
+    let Some(p) = profile else {
+        return Err(missing(
+            &["sso_start_url", "sso_region"],
+            "configure a login with `tobira configure sso`, or name one with `--sso-session NAME`",
+        ));
+    };
+    let (start, region) = (p.text("sso_start_url"), p.text("sso_region"));
+    let absent: Vec<&str> = [("sso_start_url", start.is_none()), ("sso_region", region.is_none())]
+        .iter()
+        .filter(|(_, m)| *m)
+        .map(|(k, _)| *k)
+        .collect();
+    let (Some(start), Some(region)) = (start, region) else {
+        return Err(missing(
+            &absent,
+            &format!("profile `{}` is not an SSO profile; pick one with `--profile` (see `tobira profiles`)", p.name),
+        ));
+    };
+    Ok(Chosen {
+        target: SsoTarget {
+            session: None,
+            start_url: start.value,
+            region: region.value,
+            scopes: None,
+            oidc_endpoint,
+            portal_endpoint,
+        },
+        profile: Some(p.name.clone()),
+    })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::new(Kind::Internal, format!("cannot start the async runtime: {e}")))
+}
+
+/// An [`AuthError`] with the command that fixes it.
+pub fn auth_error(e: AuthError, chosen: &Chosen) -> CliError {
+    let login = chosen.target.login_command(chosen.profile.as_deref());
+    match &e {
+        AuthError::NoToken(_) | AuthError::InvalidToken(_) | AuthError::Expired(_) => {
+            let mut err = CliError::new(Kind::NeedsLogin, format!("Error loading SSO Token: {e}")).hint(format!("sign in with `{login}`"));
+            if chosen.target.session.is_none() {
+                err = err.hint(
+                    "this profile uses the legacy SSO format, whose tokens cannot be refreshed; move its `sso_start_url` and `sso_region` into an `[sso-session NAME]` section and set `sso_session = NAME` in the profile (`tobira configure sso` writes that form)",
+                );
+            }
+            err
+        }
+        AuthError::Service { code, .. } if code == "UnauthorizedException" => CliError::new(
+            Kind::NeedsLogin,
+            "The SSO session associated with this profile has expired or is otherwise invalid.",
+        )
+        .hint(format!("sign in again with `{login}`")),
+        AuthError::PendingExpired | AuthError::StateMismatch | AuthError::AuthorizationFailed(_) => {
+            CliError::new(Kind::NeedsLogin, e.to_string()).hint(format!("start again with `{login}`"))
+        }
+        AuthError::Callback(_) => CliError::new(Kind::NeedsLogin, e.to_string())
+            .hint(format!("use the device code flow, which needs no local listener: `{login} --use-device-code`")),
+        AuthError::Service { code, .. } if code == "InvalidRequestException" || code == "InvalidGrantException" => {
+            CliError::new(Kind::Service, e.to_string()).hint(format!(
+                "check `sso_start_url` and `sso_region` ({}, {}): a wrong SSO region is the usual cause (\"Invalid grant provided\")",
+                chosen.target.start_url, chosen.target.region
+            ))
+        }
+        AuthError::Service { .. } => CliError::new(Kind::Service, e.to_string()),
+        AuthError::Network { .. } => CliError::new(Kind::Network, e.to_string())
+            .hint("check the network, or the endpoint overrides shown by `tobira profile show`"),
+        AuthError::Cache(_) => CliError::new(Kind::Internal, e.to_string()),
+    }
+}
+
+/// Whether a browser can be opened here: `$BROWSER`, a desktop session, or
+/// macOS/Windows; never over SSH without a display.
+fn browser_available(ctx: &Context) -> bool {
+    if ctx.env.get("BROWSER").is_some() {
+        return true;
+    }
+    if cfg!(any(target_os = "macos", target_os = "windows")) {
+        return ctx.env.get("SSH_CONNECTION").is_none();
+    }
+    ctx.env.get("DISPLAY").is_some() || ctx.env.get("WAYLAND_DISPLAY").is_some()
+}
+
+struct TerminalUi<'a> {
+    out: &'a mut dyn Write,
+    browser: bool,
+}
+
+impl LoginUi for TerminalUi<'_> {
+    fn device_prompt(&mut self, uri: &str, code: &str, complete: &str, opened: bool) {
+        let text = if opened {
+            format!(
+                "Attempting to open your default browser.\nIf the browser does not open or you wish to use a different device to authorize this request, open the following URL:\n\n{uri}\n\nThen enter the code:\n\n{code}\n"
+            )
+        } else {
+            format!(
+                "Browser will not be automatically opened.\nPlease visit the following URL:\n\n{uri}\n\nThen enter the code:\n\n{code}\n\nAlternatively, you may visit the following URL which will autofill the code upon loading:\n{complete}\n"
+            )
+        };
+        let _ = emit(self.out, &text);
+        let _ = self.out.flush();
+    }
+
+    fn pkce_prompt(&mut self, url: &str, opened: bool) {
+        let text = if opened {
+            format!(
+                "Attempting to open your default browser. If the browser does not open, open the following URL.\nIf you are unable to open the URL on this device, run this command again with the '--use-device-code' option.\n\n{url}\n\n"
+            )
+        } else {
+            format!("Browser will not be automatically opened.\nPlease visit the following URL:\n\n{url}\n\n")
+        };
+        let _ = emit(self.out, &text);
+        let _ = self.out.flush();
+    }
+
+    fn open_browser(&mut self, url: &str) -> bool {
+        self.browser && webbrowser::open(url).is_ok()
+    }
+}
+
+pub fn login(
+    ctx: &Context,
+    sel: &Selection,
+    use_device_code: bool,
+    no_browser: bool,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let set = ctx.load_profiles()?;
+    let chosen = choose(ctx, &set, sel)?;
+    let cache = ctx
+        .sso_cache()
+        .ok_or_else(|| CliError::new(Kind::Internal, "HOME is not set, so there is no ~/.aws to write to"))?;
+    let browser = !no_browser && browser_available(ctx);
+    let flow = if chosen.target.session.is_none() || use_device_code {
+        Flow::Device
+    } else if !browser && !no_browser {
+        let _ = emit(out, "No browser can be opened here: using the device code flow.\n\n");
+        Flow::Device
+    } else {
+        Flow::Pkce
+    };
+    let opts = LoginOptions { flow, open_browser: browser, timeout: Duration::from_secs(600) };
+    let mut ui = TerminalUi { out, browser };
+    runtime()?
+        .block_on(tobira_auth::login(&chosen.target, &cache, opts, &mut ui))
+        .map_err(|e| auth_error(e, &chosen))?;
+    emit(out, &format!("Successfully logged into Start URL: {}\n", chosen.target.start_url))
+}
+
+/// A token that works, refreshed if due, for commands that call the portal.
+fn token(ctx: &Context, chosen: &Chosen) -> Result<String, CliError> {
+    let cache = ctx.sso_cache().ok_or_else(|| CliError::new(Kind::Internal, "HOME is not set"))?;
+    let t = runtime()?.block_on(tobira_auth::valid_token(&chosen.target, &cache)).map_err(|e| auth_error(e, chosen))?;
+    Ok(t.access_token.expose().to_string())
+}
+
+pub fn accounts(ctx: &Context, sel: &Selection, json_out: bool, out: &mut dyn Write) -> Result<(), CliError> {
+    let set = ctx.load_profiles()?;
+    let chosen = choose(ctx, &set, sel)?;
+    let tok = token(ctx, &chosen)?;
+    let list =
+        runtime()?.block_on(tobira_auth::portal::accounts(&chosen.target, &tok)).map_err(|e| auth_error(e, &chosen))?;
+    if json_out {
+        let v: Vec<_> = list.iter().map(|a| json!({ "account_id": a.id, "name": a.name, "email": a.email })).collect();
+        return emit(out, &(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"));
+    }
+    if list.is_empty() {
+        return emit(out, "No AWS accounts are available to you.\n");
+    }
+    let w = list.iter().map(|a| a.name.as_deref().unwrap_or("").chars().count()).max().unwrap_or(0).max(4) + 2;
+    let mut text = format!("{:<14}{:<w$}EMAIL\n", "ACCOUNT", "NAME");
+    for a in &list {
+        text.push_str(&format!(
+            "{:<14}{:<w$}{}\n",
+            a.id,
+            a.name.as_deref().unwrap_or(""),
+            a.email.as_deref().unwrap_or("")
+        ));
+    }
+    emit(out, &text)
+}
+
+pub fn roles(
+    ctx: &Context,
+    sel: &Selection,
+    account: Option<String>,
+    json_out: bool,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let set = ctx.load_profiles()?;
+    let chosen = choose(ctx, &set, sel)?;
+    let tok = token(ctx, &chosen)?;
+    let rt = runtime()?;
+    let accounts = match account {
+        Some(id) => vec![id],
+        None => rt
+            .block_on(tobira_auth::portal::accounts(&chosen.target, &tok))
+            .map_err(|e| auth_error(e, &chosen))?
+            .into_iter()
+            .map(|a| a.id)
+            .collect(),
+    };
+    let mut rows = Vec::new();
+    for id in accounts {
+        for role in
+            rt.block_on(tobira_auth::portal::roles(&chosen.target, &tok, &id)).map_err(|e| auth_error(e, &chosen))?
+        {
+            rows.push((id.clone(), role));
+        }
+    }
+    if json_out {
+        let v: Vec<_> = rows.iter().map(|(a, r)| json!({ "account_id": a, "role_name": r })).collect();
+        return emit(out, &(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"));
+    }
+    let mut text = format!("{:<14}ROLE\n", "ACCOUNT");
+    for (a, r) in &rows {
+        text.push_str(&format!("{a:<14}{r}\n"));
+    }
+    emit(out, &text)
+}
+
+/// Deletes `~/.aws/cli/cache` SSO role credentials: all of them, or those of
+/// the given (account, role, key) triples.
+fn remove_role_credentials(ctx: &Context, only: Option<Vec<String>>) -> usize {
+    let Some(home) = ctx.home.as_deref() else { return 0 };
+    let dir = home.join(".aws").join("cli").join("cache");
+    let Ok(entries) = std::fs::read_dir(&dir) else { return 0 };
+    let mut n = 0;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let wanted = match &only {
+            Some(names) => names.contains(&name),
+            None => std::fs::read(&path)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .is_some_and(|v| v["ProviderType"] == "sso"),
+        };
+        if wanted && std::fs::remove_file(&path).is_ok() {
+            n += 1;
+        }
+    }
+    n
+}
+
+pub fn logout(ctx: &Context, sel: &Selection, all: bool, out: &mut dyn Write) -> Result<(), CliError> {
+    let set = ctx.load_profiles()?;
+    let cache = ctx.sso_cache().ok_or_else(|| CliError::new(Kind::Internal, "HOME is not set"))?;
+    let rt = runtime()?;
+    if all {
+        let mut ended = 0;
+        if let Ok(entries) = std::fs::read_dir(cache.dir()) {
+            for entry in entries.flatten() {
+                let Ok(bytes) = std::fs::read(entry.path()) else { continue };
+                let Ok(tok) = tobira_cache::SsoToken::from_json(&bytes) else { continue };
+                if let Some(region) = &tok.region {
+                    let endpoints = tobira_config::resolve::endpoints(&set, &ctx.env, None)?;
+                    let target = SsoTarget {
+                        session: None,
+                        start_url: tok.start_url.clone().unwrap_or_default(),
+                        region: region.clone(),
+                        scopes: None,
+                        oidc_endpoint: endpoints.sso_oidc.map(|e| e.value),
+                        portal_endpoint: endpoints.sso.map(|e| e.value),
+                    };
+                    let _ = rt.block_on(tobira_auth::portal::logout(&target, tok.access_token.expose()));
+                }
+                if std::fs::remove_file(entry.path()).is_ok() {
+                    ended += 1;
+                }
+            }
+        }
+        let creds = remove_role_credentials(ctx, None);
+        return emit(
+            out,
+            &format!("Logged out of {ended} SSO session(s); removed {creds} cached role credential file(s).\n"),
+        );
+    }
+    let chosen = choose(ctx, &set, sel)?;
+    let key = chosen.target.cache_key();
+    if let Ok(Some(tok)) = cache.read_token(key) {
+        // Best effort, like `aws sso logout`: the local token goes either way.
+        let _ = rt.block_on(tobira_auth::portal::logout(&chosen.target, tok.access_token.expose()));
+    }
+    let had =
+        cache.remove_token(key).map_err(|e| CliError::new(Kind::Internal, format!("cannot remove the token: {e}")))?;
+    // Role credentials cached for the profiles that use this login.
+    let names: Vec<String> = set
+        .profiles()
+        .iter()
+        .filter_map(|p| {
+            let uses = match &chosen.target.session {
+                Some(s) => p.text("sso_session").is_some_and(|v| &v.value == s),
+                None => {
+                    p.text("sso_start_url").is_some_and(|v| v.value == chosen.target.start_url)
+                        && p.text("sso_session").is_none()
+                }
+            };
+            if !uses {
+                return None;
+            }
+            let (acct, role) = (p.text("sso_account_id")?.value, p.text("sso_role_name")?.value);
+            Some(tobira_cache::keys::sso_role_credentials_file_name(&acct, &role, key))
+        })
+        .collect();
+    let creds = remove_role_credentials(ctx, Some(names));
+    let what = match &chosen.target.session {
+        Some(s) => format!("sso-session {s}"),
+        None => format!("start URL {}", chosen.target.start_url),
+    };
+    if had {
+        emit(out, &format!("Logged out of {what}; removed {creds} cached role credential file(s).\n"))
+    } else {
+        emit(out, &format!("Not logged in to {what}; nothing to remove.\n"))
+    }
+}
+
+pub fn sessions(ctx: &Context, json_out: bool, out: &mut dyn Write) -> Result<(), CliError> {
+    let set = ctx.load_profiles()?;
+    let cache = ctx.sso_cache().ok_or_else(|| CliError::new(Kind::Internal, "HOME is not set"))?;
+    // Every sso-session, and every legacy start URL used by a profile.
+    let mut targets: Vec<(String, Option<String>, String)> = set
+        .sso_sessions()
+        .map(|s| (s.name.clone(), Some(s.name.clone()), s.text("sso_start_url").map(|v| v.value).unwrap_or_default()))
+        .collect();
+    targets.sort();
+    for p in set.profiles() {
+        if p.text("sso_session").is_none()
+            && let Some(url) = p.text("sso_start_url")
+            && !targets.iter().any(|(_, s, u)| s.is_none() && *u == url.value)
+        {
+            targets.push((format!("(legacy) profile {}", p.name), None, url.value));
+        }
+    }
+    let now = ctx.now;
+    let mut rows = Vec::new();
+    for (label, session, url) in &targets {
+        let key = match session {
+            Some(s) => SsoKey::Session(s),
+            None => SsoKey::LegacyStartUrl(url),
+        };
+        let renew = match session {
+            Some(s) => format!("tobira login --sso-session {s}"),
+            None => format!("tobira login --profile {}", label.trim_start_matches("(legacy) profile ")),
+        };
+        let (status, expires, refreshable) = match cache.read_token(key) {
+            Ok(None) => ("not logged in".to_string(), None, false),
+            Err(_) => ("unreadable token".to_string(), None, false),
+            Ok(Some(t)) => {
+                let can = session.is_some() && t.can_refresh(now);
+                let status = match t.freshness(now) {
+                    Freshness::Valid | Freshness::RefreshDue if t.expires_at > now => "valid",
+                    _ if can => "expired, refreshable",
+                    _ => "expired",
+                };
+                (status.to_string(), Some(tobira_cache::token::format_time(t.expires_at)), can)
+            }
+        };
+        rows.push(json!({
+            "name": label, "sso_session": session, "start_url": url, "status": status,
+            "expires_at": expires, "refreshable": refreshable, "renew": renew,
+        }));
+    }
+    if json_out {
+        return emit(out, &(serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n"));
+    }
+    if rows.is_empty() {
+        return emit(out, "No SSO sessions configured. Create one with `tobira configure sso`.\n");
+    }
+    let mut text = String::new();
+    for r in &rows {
+        let s = |k: &str| r[k].as_str().unwrap_or("").to_string();
+        let refresh = if r["refreshable"] == true { ", refreshable" } else { "" };
+        let until = if r["expires_at"].is_null() { String::new() } else { format!(" until {}", s("expires_at")) };
+        text.push_str(&format!(
+            "{}\n  start URL  {}\n  token      {}{until}{refresh}\n  renew      `{}`\n",
+            s("name"),
+            s("start_url"),
+            s("status"),
+            s("renew")
+        ));
+    }
+    emit(out, &text)
+}

@@ -1,0 +1,229 @@
+//! `tobira login`, `logout`, `sso`, `sessions` as users run them, against a
+//! real tobira-idc on 127.0.0.1:0.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
+use serde_json::Value;
+use tobira_idc::{Idc, Settings};
+use tobira_test_support::{Run, TestEnv, run};
+
+const TOBIRA: &str = env!("CARGO_BIN_EXE_tobira");
+
+struct Server {
+    idc: Idc,
+    url: String,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn start(settings: Settings) -> Server {
+    let idc = Idc::new(settings).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(idc.clone().serve(listener, async move {
+        let _ = stopped.await;
+    }));
+    Server { idc, url, _stop: stop }
+}
+
+const CONFIG: &str = "\
+[profile dev]
+sso_session = corp
+sso_account_id = 222222222222
+sso_role_name = ReadOnly
+region = us-west-2
+[sso-session corp]
+sso_start_url = https://d-1234567890.awsapps.com/start
+sso_region = us-east-1
+sso_registration_scopes = sso:account:access
+[profile legacy]
+sso_start_url = https://d-1234567890.awsapps.com/start#
+sso_region = us-east-1
+sso_account_id = 111111111111
+sso_role_name = ReadOnly
+";
+
+fn env_for(s: &Server) -> TestEnv {
+    let mut t = TestEnv::new();
+    t.write_config(CONFIG);
+    t.env("AWS_ENDPOINT_URL", &s.url);
+    t
+}
+
+/// A "browser" that fetches the URL in the background, following redirects
+/// to tobira's loopback listener (what a real browser does after sign-in).
+fn with_fake_browser(t: &mut TestEnv) {
+    let script = t.home().join("fake-browser");
+    let py = "import sys, urllib.request\ntry:\n    urllib.request.urlopen(sys.argv[1], timeout=20).read()\nexcept Exception as e:\n    print(e, file=sys.stderr)\n";
+    std::fs::write(t.home().join("fake_browser.py"), py).unwrap();
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\npython3 {} \"$1\" >/dev/null 2>&1 &\n", t.home().join("fake_browser.py").display()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let script = script.display().to_string();
+    t.env("BROWSER", &script);
+}
+
+fn tobira(t: &TestEnv, args: &[&str]) -> Run {
+    let mut cmd = t.command(TOBIRA);
+    cmd.args(args);
+    run(cmd)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn device_login_then_accounts_roles_sessions_logout() {
+    let s = start(Settings { auto_approve: Some("alice".into()), ..Settings::default() }).await;
+    let t = env_for(&s);
+    let r = tobira(&t, &["sso", "accounts", "--profile", "dev"]);
+    assert_eq!(r.code, Some(7), "{r:?}");
+    assert_eq!(
+        r.stderr,
+        "error: Error loading SSO Token: Token for corp does not exist\n\nhint: sign in with `tobira login --sso-session corp`\n"
+    );
+
+    let r = tobira(&t, &["login", "--profile", "dev", "--use-device-code", "--no-browser"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    // Pre-approved: the first CreateToken succeeds, so no code is shown.
+    assert_eq!(r.stdout, "Successfully logged into Start URL: https://d-1234567890.awsapps.com/start\n");
+    let scopes = ["sso:account:access".to_string()];
+    let reg = tobira_cache::keys::registration_file_name(
+        "us-east-1",
+        Some(&scopes),
+        Some("corp"),
+        "https://d-1234567890.awsapps.com/start",
+    );
+    assert!(t.aws_dir().join("sso/cache").join(reg).exists(), "registration cached as the AWS CLI names it");
+    // sha1("corp"): the token file the AWS CLI reads for this session.
+    assert!(t.aws_dir().join("sso/cache/ee0bfd2552fbd840c02cc48b6e823320543c450f.json").exists());
+
+    let r = tobira(&t, &["sso", "accounts", "--profile", "dev"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(
+        r.stdout,
+        "ACCOUNT       NAME         EMAIL\n222222222222  Development  dev@example.com\n111111111111  Production   prod@example.com\n"
+    );
+    let r = tobira(&t, &["sso", "roles", "--sso-session", "corp", "--account", "222222222222", "--json"]);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v[0]["role_name"], "FullAccess");
+    assert_eq!(v[1]["role_name"], "ReadOnly");
+
+    let r = tobira(&t, &["sessions", "--json"]);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v[0]["name"], "corp");
+    assert_eq!(v[0]["status"], "valid");
+    assert_eq!(v[0]["refreshable"], true);
+    assert_eq!(v[1]["name"], "(legacy) profile legacy");
+    assert_eq!(v[1]["status"], "not logged in");
+    assert_eq!(v[1]["renew"], "tobira login --profile legacy");
+
+    // A cached SSO role credential file for `dev`, as the AWS CLI writes it.
+    let creds = t.aws_dir().join("cli/cache/fc20a4fdcf5420fd0d8e2ed7b5146f06efd97c77.json");
+    std::fs::create_dir_all(creds.parent().unwrap()).unwrap();
+    std::fs::write(&creds, r#"{"ProviderType": "sso", "Credentials": {}}"#).unwrap();
+    // Wrong key derivation would leave it: accountId 222222222222 + ReadOnly + session "corp".
+    let expected_name = tobira_cache::keys::sso_role_credentials_file_name(
+        "222222222222",
+        "ReadOnly",
+        tobira_cache::SsoKey::Session("corp"),
+    );
+    std::fs::rename(&creds, creds.with_file_name(&expected_name)).unwrap();
+
+    assert_eq!(s.idc.active_sessions().len(), 1);
+    let r = tobira(&t, &["logout", "--profile", "dev"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(r.stdout, "Logged out of sso-session corp; removed 1 cached role credential file(s).\n");
+    assert!(s.idc.active_sessions().is_empty(), "the server-side session ended");
+    let r = tobira(&t, &["sso", "accounts", "--profile", "dev"]);
+    assert_eq!(r.code, Some(7));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pkce_login_through_a_browser_and_device_fallback_without_one() {
+    let s = start(Settings { auto_approve: Some("alice".into()), ..Settings::default() }).await;
+    let mut t = env_for(&s);
+    // No browser at all (no $BROWSER, no display): the device flow, said so.
+    let r = tobira(&t, &["login", "--sso-session", "corp"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(r.stdout.starts_with("No browser can be opened here: using the device code flow.\n"), "{}", r.stdout);
+
+    with_fake_browser(&mut t);
+    let r = tobira(&t, &["login", "--sso-session", "corp"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(r.stdout.starts_with("Attempting to open your default browser."), "{}", r.stdout);
+    assert!(r.stdout.contains(&format!("{}/authorize?response_type=code&client_id=", s.url)), "{}", r.stdout);
+    assert!(
+        r.stdout.ends_with("Successfully logged into Start URL: https://d-1234567890.awsapps.com/start\n"),
+        "{}",
+        r.stdout
+    );
+    let token =
+        tobira_cache::SsoCache::in_home(t.home()).read_token(tobira_cache::SsoKey::Session("corp")).unwrap().unwrap();
+    assert!(token.refresh_token.is_some(), "PKCE logins can refresh");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_processes_needing_a_refresh_make_one_create_token_call() {
+    let s = start(Settings { auto_approve: Some("alice".into()), ..Settings::default() }).await;
+    let t = env_for(&s);
+    assert_eq!(tobira(&t, &["login", "--sso-session", "corp", "--use-device-code", "--no-browser"]).code, Some(0));
+    // Move the token into the refresh window (5 minutes left).
+    let cache = tobira_cache::SsoCache::in_home(t.home());
+    let key = tobira_cache::SsoKey::Session("corp");
+    let mut tok = cache.read_token(key).unwrap().unwrap();
+    tok.expires_at = jiff::Timestamp::now() + jiff::SignedDuration::from_mins(5);
+    cache.write_token(key, &tok).unwrap();
+    let before = s.idc.count("CreateToken");
+    let children: Vec<_> = (0..50)
+        .map(|_| {
+            let mut cmd = t.command(TOBIRA);
+            cmd.args(["sso", "accounts", "--sso-session", "corp", "--json"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    assert_eq!(s.idc.count("CreateToken") - before, 1, "exactly one refresh for 50 processes");
+    let fresh = cache.read_token(key).unwrap().unwrap();
+    assert!(fresh.expires_at > jiff::Timestamp::now() + jiff::SignedDuration::from_hours(7));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn login_errors_say_what_to_do() {
+    let s = start(Settings::default()).await;
+    let t = env_for(&s);
+    let r = tobira(&t, &["login", "--sso-session", "nope"]);
+    assert_eq!(r.code, Some(5));
+    assert!(r.stderr.starts_with("error: The specified sso-session does not exist: \"nope\"\n"), "{}", r.stderr);
+    let r = tobira(&t, &["login", "--profile", "devv"]);
+    assert_eq!(r.code, Some(4));
+    assert!(r.stderr.contains("did you mean `dev`?"), "{}", r.stderr);
+    // A wrong SSO region: the start URL is unknown there.
+    let mut t2 = TestEnv::new();
+    t2.write_config(
+        &CONFIG.replace("sso_region = us-east-1\nsso_registration", "sso_region = eu-west-1\nsso_registration"),
+    );
+    t2.env("AWS_ENDPOINT_URL", &s.url);
+    let dir = s.idc.directory();
+    let mut moved = dir.clone();
+    moved.instance.start_url = "https://d-9999999999.awsapps.com/start".into();
+    s.idc.replace_directory(moved).unwrap();
+    let r = tobira(&t2, &["login", "--sso-session", "corp", "--use-device-code", "--no-browser"]);
+    assert_eq!(r.code, Some(8), "{r:?}");
+    assert!(
+        r.stderr.contains("InvalidRequestException") && r.stderr.contains("a wrong SSO region is the usual cause"),
+        "{}",
+        r.stderr
+    );
+    s.idc.replace_directory(dir).unwrap();
+    // The legacy profile cannot refresh: the hint says how to migrate.
+    let r = tobira(&t, &["sso", "accounts", "--profile", "legacy"]);
+    assert_eq!(r.code, Some(7));
+    assert!(r.stderr.contains("hint: sign in with `tobira login --profile legacy`"), "{}", r.stderr);
+    assert!(r.stderr.contains("legacy SSO format"), "{}", r.stderr);
+}
