@@ -52,7 +52,15 @@ pub(crate) async fn run(
     let mut interval = Duration::from_secs(u64::try_from(auth.interval()).ok().filter(|i| *i > 0).unwrap_or(5));
     let deadline = tokio::time::Instant::now()
         + opts.timeout.min(Duration::from_secs(u64::try_from(auth.expires_in()).unwrap_or(600) + 5));
-    let mut prompted = false;
+    // The URL and the code are always shown (even if the first poll succeeds).
+    let complete = auth.verification_uri_complete().unwrap_or_default();
+    let opened = opts.open_browser && ui.open_browser(complete);
+    ui.device_prompt(
+        auth.verification_uri().unwrap_or_default(),
+        auth.user_code().unwrap_or_default(),
+        complete,
+        opened,
+    );
     loop {
         let attempt = client
             .create_token()
@@ -75,18 +83,6 @@ pub(crate) async fn run(
                 other => return Err(other),
             },
         };
-        // Pre-approved clients finish on the first attempt, silently.
-        if !prompted {
-            prompted = true;
-            let complete = auth.verification_uri_complete().unwrap_or_default();
-            let opened = opts.open_browser && ui.open_browser(complete);
-            ui.device_prompt(
-                auth.verification_uri().unwrap_or_default(),
-                auth.user_code().unwrap_or_default(),
-                complete,
-                opened,
-            );
-        }
         match next(&code.0, &mut interval) {
             Next::Wait(d) => {
                 if tokio::time::Instant::now() + d > deadline {

@@ -85,8 +85,13 @@ async fn device_login_then_accounts_roles_sessions_logout() {
 
     let r = tobira(&t, &["login", "--profile", "dev", "--use-device-code", "--no-browser"]);
     assert_eq!(r.code, Some(0), "{r:?}");
-    // Pre-approved: the first CreateToken succeeds, so no code is shown.
-    assert_eq!(r.stdout, "Successfully logged into Start URL: https://d-1234567890.awsapps.com/start\n");
+    // The URL and the code are always shown; pre-approved, the login then completes at once.
+    assert!(r.stdout.starts_with(&format!("Browser will not be automatically opened.\nPlease visit the following URL:\n\n{}/device\n\nThen enter the code:\n\n", s.url)), "{}", r.stdout);
+    assert!(
+        r.stdout.ends_with("Successfully logged into Start URL: https://d-1234567890.awsapps.com/start\n"),
+        "{}",
+        r.stdout
+    );
     let scopes = ["sso:account:access".to_string()];
     let reg = tobira_cache::keys::registration_file_name(
         "us-east-1",
