@@ -232,3 +232,48 @@ async fn login_errors_say_what_to_do() {
     assert!(r.stderr.contains("hint: sign in with `tobira login --profile legacy`"), "{}", r.stderr);
     assert!(r.stderr.contains("legacy SSO format"), "{}", r.stderr);
 }
+
+/// The pinned AWS CLI v1 / botocore from the repo's .venv.
+fn aws(t: &TestEnv, args: &[&str]) -> Option<Run> {
+    #[allow(clippy::disallowed_methods)] // test switch
+    let skip = std::env::var_os("TOBIRA_SKIP_INTEROP").is_some();
+    let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin");
+    if !venv.join("aws").exists() {
+        assert!(skip, "{} missing: run scripts/setup-python.sh (or set TOBIRA_SKIP_INTEROP=1)", venv.display());
+        return None;
+    }
+    let mut cmd = t.command(venv.join("python"));
+    cmd.arg(venv.join("aws")).args(args);
+    Some(run(cmd))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_aws_cli_uses_tobiras_login_and_tobira_reads_botocores_refresh() {
+    let s = start(Settings { auto_approve: Some("alice".into()), ..Settings::default() }).await;
+    let t = env_for(&s);
+    assert_eq!(tobira(&t, &["login", "--sso-session", "corp", "--use-device-code", "--no-browser"]).code, Some(0));
+    let Some(r) = aws(&t, &["sts", "get-caller-identity", "--profile", "dev"]) else { return };
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["Account"], "222222222222");
+    let arn = v["Arn"].as_str().unwrap();
+    assert!(arn.contains(":assumed-role/AWSReservedSSO_ReadOnly_") && arn.ends_with("/alice"), "{arn}");
+
+    // Near expiry, botocore refreshes with what tobira wrote (client id,
+    // secret, refresh token) and rewrites the file; tobira reads botocore's file.
+    let cache = tobira_cache::SsoCache::in_home(t.home());
+    let key = tobira_cache::SsoKey::Session("corp");
+    let mut tok = cache.read_token(key).unwrap().unwrap();
+    tok.expires_at = jiff::Timestamp::now() + jiff::SignedDuration::from_mins(5);
+    cache.write_token(key, &tok).unwrap();
+    let before = s.idc.count("CreateToken");
+    let r = aws(&t, &["sts", "get-caller-identity", "--profile", "dev"]).unwrap();
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(s.idc.count("CreateToken") - before, 1, "botocore refreshed the token");
+    let after = cache.read_token(key).unwrap().unwrap();
+    assert_ne!(after.access_token, tok.access_token);
+    assert_ne!(after.refresh_token, tok.refresh_token, "rotated refresh token written by botocore");
+    let r = tobira(&t, &["sso", "accounts", "--profile", "dev", "--json"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(s.idc.count("CreateToken") - before, 1, "tobira used botocore's fresh token as is");
+}
