@@ -27,6 +27,8 @@ pub enum Kind {
     Service = 8,
     /// 9: the service could not be reached.
     Network = 9,
+    /// 130: cancelled at a prompt (Ctrl-C / Esc); nothing was written.
+    Interrupted = 130,
 }
 
 #[derive(Debug)]

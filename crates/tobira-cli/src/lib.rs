@@ -50,6 +50,11 @@ enum Command {
         #[command(subcommand)]
         command: ProfileCommand,
     },
+    /// Set up IAM Identity Center profiles and sessions
+    Configure {
+        #[command(subcommand)]
+        command: ConfigureCommand,
+    },
     /// Sign in to IAM Identity Center (PKCE in the browser; device code with --use-device-code, for legacy profiles, or without a browser)
     Login {
         /// The [sso-session] to sign in to (else the profile's)
@@ -79,6 +84,22 @@ enum Command {
     Sessions {
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigureCommand {
+    /// Create a profile for an account and role: session, sign-in, account and role pickers, region, output, name
+    Sso {
+        #[command(flatten)]
+        answers: commands::configure::Answers,
+        #[command(flatten)]
+        profile: commands::configure::ProfileAnswers,
+    },
+    /// Create or update an [sso-session] section (no sign-in)
+    SsoSession {
+        #[command(flatten)]
+        answers: commands::configure::Answers,
     },
 }
 
@@ -205,6 +226,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>, ctx: &Context) -> ExitCode 
             commands::sso::roles(ctx, &sel, account, json, &mut out)
         }
         Command::Sessions { json } => commands::sso::sessions(ctx, json, &mut out),
+        Command::Configure { command: ConfigureCommand::Sso { answers, profile } } => {
+            commands::configure::sso(ctx, cli.global.profile, answers, profile, &mut out)
+        }
+        Command::Configure { command: ConfigureCommand::SsoSession { answers } } => {
+            commands::configure::sso_session(ctx, answers, &mut out)
+        }
     };
     let _ = out.flush();
     match result {

@@ -1,3 +1,4 @@
+pub mod configure;
 pub mod profile_show;
 pub mod profiles;
 pub mod sso;

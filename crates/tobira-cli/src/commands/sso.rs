@@ -119,7 +119,7 @@ pub fn choose(ctx: &Context, set: &ProfileSet, sel: &Selection) -> Result<Chosen
     })
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -220,6 +220,19 @@ pub fn login(
 ) -> Result<(), CliError> {
     let set = ctx.load_profiles()?;
     let chosen = choose(ctx, &set, sel)?;
+    run_login(ctx, &chosen, use_device_code, no_browser, out)?;
+    Ok(())
+}
+
+/// A new login for `chosen`, printing what the user must do, ending with
+/// `Successfully logged into Start URL: …`.
+pub fn run_login(
+    ctx: &Context,
+    chosen: &Chosen,
+    use_device_code: bool,
+    no_browser: bool,
+    out: &mut dyn Write,
+) -> Result<tobira_cache::SsoToken, CliError> {
     let cache = ctx
         .sso_cache()
         .ok_or_else(|| CliError::new(Kind::Internal, "HOME is not set, so there is no ~/.aws to write to"))?;
@@ -227,17 +240,18 @@ pub fn login(
     let flow = if chosen.target.session.is_none() || use_device_code {
         Flow::Device
     } else if !browser && !no_browser {
-        let _ = emit(out, "No browser can be opened here: using the device code flow.\n\n");
+        emit(out, "No browser can be opened here: using the device code flow.\n\n")?;
         Flow::Device
     } else {
         Flow::Pkce
     };
     let opts = LoginOptions { flow, open_browser: browser, timeout: Duration::from_secs(600) };
     let mut ui = TerminalUi { out, browser };
-    runtime()?
+    let token = runtime()?
         .block_on(tobira_auth::login(&chosen.target, &cache, opts, &mut ui))
-        .map_err(|e| auth_error(e, &chosen))?;
-    emit(out, &format!("Successfully logged into Start URL: {}\n", chosen.target.start_url))
+        .map_err(|e| auth_error(e, chosen))?;
+    emit(out, &format!("Successfully logged into Start URL: {}\n", chosen.target.start_url))?;
+    Ok(token)
 }
 
 /// A token that works, refreshed if due, for commands that call the portal.

@@ -1,0 +1,129 @@
+//! `tobira configure sso` / `sso-session` without a terminal: flags only,
+//! never a prompt, and the files written exactly as the AWS CLI writes them.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
+use tobira_idc::{Idc, Settings};
+use tobira_test_support::{Run, TestEnv, run};
+
+const TOBIRA: &str = env!("CARGO_BIN_EXE_tobira");
+const START: &str = "https://d-1234567890.awsapps.com/start";
+
+struct Server {
+    idc: Idc,
+    url: String,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn start() -> Server {
+    let idc = Idc::new(Settings { auto_approve: Some("alice".into()), ..Settings::default() }).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(idc.clone().serve(listener, async move {
+        let _ = stopped.await;
+    }));
+    Server { idc, url, _stop: stop }
+}
+
+fn tobira(t: &TestEnv, args: &[&str]) -> Run {
+    let mut cmd = t.command(TOBIRA);
+    cmd.args(args);
+    run(cmd)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn configure_sso_with_flags_writes_what_the_aws_cli_writes() {
+    let s = start().await;
+    let mut t = TestEnv::new();
+    t.env("AWS_ENDPOINT_URL", &s.url);
+    let base = [
+        "configure",
+        "sso",
+        "--sso-session",
+        "my-sso",
+        "--start-url",
+        START,
+        "--sso-region",
+        "us-east-1",
+        "--use-device-code",
+        "--no-browser",
+    ];
+
+    // Two accounts and no --account: an error naming the flag, nothing written.
+    let r = tobira(&t, &base);
+    assert_eq!(r.code, Some(2), "{r:?}");
+    assert!(r.stdout.contains("There are") || r.stdout.contains("Successfully logged into Start URL"), "{}", r.stdout);
+    assert!(
+        r.stderr.starts_with("error: the AWS account (there are 2) is needed, and tobira does not ask questions without a terminal\n\nhint: give it with `--account`"),
+        "{}",
+        r.stderr
+    );
+    assert!(!t.config_path().exists());
+
+    let mut args = base.to_vec();
+    args.extend(["--account", "111111111111", "--default-region", "us-west-2", "--output", "json"]);
+    let r = tobira(&t, &args);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(
+        r.stdout.ends_with(
+            "Using the account ID 111111111111\nThe only role available to you is: ReadOnly\nUsing the role name \"ReadOnly\"\nTo use this profile, specify the profile name using --profile, as shown:\n\naws sts get-caller-identity --profile ReadOnly-111111111111\n"
+        ),
+        "{}",
+        r.stdout
+    );
+    // files.md §9, byte for byte.
+    assert_eq!(
+        std::fs::read_to_string(t.config_path()).unwrap(),
+        "[profile ReadOnly-111111111111]\nsso_session = my-sso\nsso_account_id = 111111111111\nsso_role_name = ReadOnly\nregion = us-west-2\noutput = json\n[sso-session my-sso]\nsso_start_url = https://d-1234567890.awsapps.com/start\nsso_region = us-east-1\nsso_registration_scopes = sso:account:access\n"
+    );
+
+    // The session exists now: no questions about it, no new sign-in.
+    let logins = s.idc.count("CreateToken");
+    let r = tobira(
+        &t,
+        &["configure", "sso", "--sso-session", "my-sso", "--account", "222222222222", "--role", "FullAccess"],
+    );
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(s.idc.count("CreateToken"), logins, "the cached token was reused");
+    let config = std::fs::read_to_string(t.config_path()).unwrap();
+    assert!(config.ends_with("[profile FullAccess-222222222222]\nsso_session = my-sso\nsso_account_id = 222222222222\nsso_role_name = FullAccess\n"), "{config}");
+    let r = tobira(&t, &["configure", "sso", "--sso-session", "my-sso", "--account", "333333333333"]);
+    assert_eq!(r.code, Some(2));
+    assert!(
+        r.stderr.contains(
+            "--account 333333333333: not one of the AWS accounts available to you (222222222222, 111111111111)"
+        ),
+        "{}",
+        r.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn configure_sso_session_and_missing_answers() {
+    let s = start().await;
+    let mut t = TestEnv::new();
+    t.env("AWS_ENDPOINT_URL", &s.url);
+    t.write_config("# my settings\n[default]\nregion = eu-west-1\n");
+    let r = tobira(
+        &t,
+        &["configure", "sso-session", "--sso-session", "corp", "--start-url", START, "--sso-region", "us-east-1"],
+    );
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(
+        r.stdout,
+        "\nCompleted configuring SSO session: corp\nRun the following to login and refresh access token for this session:\n\ntobira login --sso-session corp\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(t.config_path()).unwrap(),
+        "# my settings\n[default]\nregion = eu-west-1\n[sso-session corp]\nsso_start_url = https://d-1234567890.awsapps.com/start\nsso_region = us-east-1\nsso_registration_scopes = sso:account:access\n"
+    );
+    let r = tobira(&t, &["configure", "sso-session", "--sso-session", "x"]);
+    assert_eq!(r.code, Some(2));
+    assert!(r.stderr.contains("hint: give it with `--start-url`"), "{}", r.stderr);
+    let r = tobira(
+        &t,
+        &["configure", "sso", "--sso-session", "new", "--start-url", "not a url", "--sso-region", "us-east-1"],
+    );
+    assert_eq!(r.code, Some(2));
+    assert!(r.stderr.contains("--start-url: Not a valid Start URL"), "{}", r.stderr);
+}
