@@ -194,8 +194,19 @@ fn interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
-/// The session part of both commands: (name or None for legacy, start URL,
-/// region, raw scopes text) — from the config when the session exists.
+/// The session part of both commands.
+struct SessionAnswers {
+    /// `None`: the legacy format.
+    name: Option<String>,
+    start: String,
+    region: String,
+    /// `sso_registration_scopes` as typed.
+    scopes: Option<String>,
+    /// Taken from an existing `[sso-session]` section.
+    existing: bool,
+}
+
+/// Answers from flags, prompts, or an existing session section.
 fn session_answers(
     ctx: &Context,
     ask: &Asker,
@@ -203,7 +214,7 @@ fn session_answers(
     current_session: Option<String>,
     legacy_allowed: bool,
     out: &mut dyn Write,
-) -> Result<(Option<String>, String, String, Option<String>, bool), CliError> {
+) -> Result<SessionAnswers, CliError> {
     let set = ctx.load_profiles()?;
     let label = if current_session.is_some() || !legacy_allowed {
         "SSO session name"
@@ -219,7 +230,8 @@ fn session_answers(
         let start = existing.text("sso_start_url").map(|v| v.value);
         let region = existing.text("sso_region").map(|v| v.value);
         if let (Some(start), Some(region)) = (start, region) {
-            return Ok((name, start, region, existing.text("sso_registration_scopes").map(|v| v.value), true));
+            let scopes = existing.text("sso_registration_scopes").map(|v| v.value);
+            return Ok(SessionAnswers { name, start, region, scopes, existing: true });
         }
     }
     if name.is_none() {
@@ -247,7 +259,7 @@ fn session_answers(
         )?,
         None => None,
     };
-    Ok((name, start, region, scopes, false))
+    Ok(SessionAnswers { name, start, region, scopes, existing: false })
 }
 
 fn write_session(ctx: &Context, name: &str, start: &str, region: &str, scopes: Option<&str>) -> Result<(), CliError> {
@@ -265,7 +277,7 @@ fn write_session(ctx: &Context, name: &str, start: &str, region: &str, scopes: O
 
 pub fn sso_session(ctx: &Context, a: Answers, out: &mut dyn Write) -> Result<(), CliError> {
     let ask = Asker { interactive: interactive() };
-    let (name, start, region, scopes, _) = session_answers(ctx, &ask, a, None, false, out)?;
+    let SessionAnswers { name, start, region, scopes, .. } = session_answers(ctx, &ask, a, None, false, out)?;
     let name = name.ok_or_else(|| missing_flag("--sso-session", "the SSO session name"))?;
     write_session(ctx, &name, &start, &region, scopes.as_deref())?;
     emit(
@@ -287,7 +299,8 @@ pub fn sso(
     let set = ctx.load_profiles()?;
     let current_session =
         profile_flag.as_deref().and_then(|n| set.profile(n)).and_then(|b| b.text("sso_session")).map(|v| v.value);
-    let (session, start, region, scopes, existing) = session_answers(ctx, &ask, a, current_session, true, out)?;
+    let SessionAnswers { name: session, start, region, scopes, existing } =
+        session_answers(ctx, &ask, a, current_session, true, out)?;
     let endpoints =
         tobira_config::resolve::endpoints(&set, &ctx.env, profile_flag.as_deref().and_then(|n| set.profile(n)))?;
     let chosen = Chosen {
