@@ -127,3 +127,60 @@ async fn configure_sso_session_and_missing_answers() {
     assert_eq!(r.code, Some(2));
     assert!(r.stderr.contains("--start-url: Not a valid Start URL"), "{}", r.stderr);
 }
+
+/// Runs tobira in a pseudo-terminal (scripts/pty_drive.py, Python stdlib only).
+fn in_pty(t: &TestEnv, steps: serde_json::Value, args: &[&str]) -> Run {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/pty_drive.py");
+    let mut cmd = t.command("python3");
+    cmd.arg(script).arg(steps.to_string()).arg("--").arg(TOBIRA).args(args).env("TERM", "xterm");
+    run(cmd)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pickers_with_arrow_keys_and_type_to_filter_in_a_terminal() {
+    let s = start().await;
+    let mut t = TestEnv::new();
+    t.env("AWS_ENDPOINT_URL", &s.url).env("AWS_PROFILE", "legacy-default");
+    let steps = serde_json::json!([
+        {"expect": "SSO registration scopes [sso:account:access]:"},
+        {"send": "\r"},
+        {"expect": "There are 2 AWS accounts available to you."},
+        {"expect": "Pick the AWS account"},
+        {"send": "devel"},
+        {"expect": "Development, dev@example.com (222222222222)"},
+        {"send": "\r"},
+        {"expect": "There are 2 roles available to you."},
+        {"send": "\x1b[B"},
+        {"send": "\r"},
+        {"expect": "Using the role name \"ReadOnly\""},
+        {"expect": "Default client Region [None]:"},
+        {"send": "ap-northeast-1\r"},
+        {"expect": "CLI default output format (json if not specified) [None]:"},
+        {"send": "\r"},
+        {"expect": "AWS_PROFILE is set to `legacy-default`"},
+        {"expect": "Profile name [ReadOnly-222222222222]:"},
+        {"send": "\r"},
+        {"expect": "aws sts get-caller-identity --profile ReadOnly-222222222222"}
+    ]);
+    let r = in_pty(
+        &t,
+        steps,
+        &[
+            "configure",
+            "sso",
+            "--sso-session",
+            "corp",
+            "--start-url",
+            START,
+            "--sso-region",
+            "us-east-1",
+            "--use-device-code",
+            "--no-browser",
+        ],
+    );
+    assert_eq!(r.code, Some(0), "{}", r.stdout);
+    assert_eq!(
+        std::fs::read_to_string(t.config_path()).unwrap(),
+        "[profile ReadOnly-222222222222]\nsso_session = corp\nsso_account_id = 222222222222\nsso_role_name = ReadOnly\nregion = ap-northeast-1\n[sso-session corp]\nsso_start_url = https://d-1234567890.awsapps.com/start\nsso_region = us-east-1\nsso_registration_scopes = sso:account:access\n"
+    );
+}
