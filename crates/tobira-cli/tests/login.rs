@@ -277,3 +277,27 @@ async fn the_aws_cli_uses_tobiras_login_and_tobira_reads_botocores_refresh() {
     assert_eq!(r.code, Some(0), "{r:?}");
     assert_eq!(s.idc.count("CreateToken") - before, 1, "tobira used botocore's fresh token as is");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_only_session_is_used_when_nothing_is_selected() {
+    let s = start(Settings { auto_approve: Some("alice".into()), ..Settings::default() }).await;
+    let t = env_for(&s);
+    let r = tobira(&t, &["login", "--use-device-code", "--no-browser"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(
+        t.aws_dir().join("sso/cache/ee0bfd2552fbd840c02cc48b6e823320543c450f.json").exists(),
+        "signed in to `corp`"
+    );
+    let r = tobira(&t, &["sso", "accounts", "--json"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let mut two = TestEnv::new();
+    two.write_config(&format!(
+        "{CONFIG}[sso-session other]\nsso_start_url = https://x.awsapps.com/start\nsso_region = us-east-1\n"
+    ));
+    let r = tobira(&two, &["sso", "accounts"]);
+    assert_eq!(r.code, Some(2));
+    assert_eq!(
+        r.stderr,
+        "error: several SSO sessions are configured: corp, other\n\nhint: pick one with `--sso-session corp`\n"
+    );
+}

@@ -52,7 +52,26 @@ pub fn choose(ctx: &Context, set: &ProfileSet, sel: &Selection) -> Result<Chosen
         }
         .into());
     }
-    let session_name = sel.sso_session.clone().or_else(|| profile.and_then(|p| p.text("sso_session")).map(|s| s.value));
+    let mut session_name =
+        sel.sso_session.clone().or_else(|| profile.and_then(|p| p.text("sso_session")).map(|s| s.value));
+    // Nothing selected and no `default` SSO profile: the only configured
+    // sso-session is the obvious choice; several need a name.
+    let profile_is_sso = profile.is_some_and(|p| p.has("sso_start_url"));
+    if session_name.is_none() && !profile_is_sso && !explicit_profile {
+        let mut names: Vec<String> = set.sso_sessions().map(|s| s.name.clone()).collect();
+        names.sort();
+        match names.as_slice() {
+            [only] => session_name = Some(only.clone()),
+            [] => {}
+            many => {
+                return Err(CliError::new(
+                    Kind::Usage,
+                    format!("several SSO sessions are configured: {}", many.join(", ")),
+                )
+                .hint(format!("pick one with `--sso-session {}`", many[0])));
+            }
+        }
+    }
     let endpoints =
         tobira_config::resolve::endpoints(set, &ctx.env, if sel.sso_session.is_some() { None } else { profile })?;
     let (oidc_endpoint, portal_endpoint) = (endpoints.sso_oidc.map(|e| e.value), endpoints.sso.map(|e| e.value));
