@@ -290,7 +290,7 @@ async fn the_only_session_is_used_when_nothing_is_selected() {
     );
     let r = tobira(&t, &["sso", "accounts", "--json"]);
     assert_eq!(r.code, Some(0), "{r:?}");
-    let mut two = TestEnv::new();
+    let two = TestEnv::new();
     two.write_config(&format!(
         "{CONFIG}[sso-session other]\nsso_start_url = https://x.awsapps.com/start\nsso_region = us-east-1\n"
     ));
