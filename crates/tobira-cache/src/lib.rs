@@ -73,6 +73,15 @@ impl SsoCache {
         Registration::from_json(&bytes).ok()
     }
 
+    /// Removes a cached client registration; `Ok(false)` if there was none.
+    pub fn remove_registration(&self, file_name: &str) -> io::Result<bool> {
+        match std::fs::remove_file(self.dir.join(file_name)) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     pub fn write_registration(&self, file_name: &str, registration: &Registration) -> io::Result<()> {
         let path = self.dir.join(file_name);
         let _lock = tobira_fs::Lock::acquire(&path)?;

@@ -93,13 +93,13 @@ async fn device_login_then_accounts_roles_sessions_logout() {
         r.stdout
     );
     let scopes = ["sso:account:access".to_string()];
-    let reg = tobira_cache::keys::registration_file_name(
+    let reg_name = tobira_cache::keys::registration_file_name(
         "us-east-1",
         Some(&scopes),
         Some("corp"),
         "https://d-1234567890.awsapps.com/start",
     );
-    assert!(t.aws_dir().join("sso/cache").join(reg).exists(), "registration cached as the AWS CLI names it");
+    assert!(t.aws_dir().join("sso/cache").join(&reg_name).exists(), "registration cached as the AWS CLI names it");
     // sha1("corp"): the token file the AWS CLI reads for this session.
     assert!(t.aws_dir().join("sso/cache/ee0bfd2552fbd840c02cc48b6e823320543c450f.json").exists());
 
@@ -142,6 +142,10 @@ async fn device_login_then_accounts_roles_sessions_logout() {
     assert!(s.idc.active_sessions().is_empty(), "the server-side session ended");
     let r = tobira(&t, &["sso", "accounts", "--profile", "dev"]);
     assert_eq!(r.code, Some(7));
+    assert!(
+        !t.aws_dir().join("sso/cache").join(&reg_name).exists(),
+        "logout removes the session's client registration"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -300,4 +304,40 @@ async fn the_only_session_is_used_when_nothing_is_selected() {
         r.stderr,
         "error: several SSO sessions are configured: corp, other\n\nhint: pick one with `--sso-session corp`\n"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_sign_in_at_a_time() {
+    use std::io::{BufRead, BufReader};
+    let s = start(Settings::default()).await;
+    let t = env_for(&s);
+    let spawn = || {
+        let mut cmd = t.command(TOBIRA);
+        cmd.args(["login", "--sso-session", "corp", "--use-device-code", "--no-browser"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        cmd.spawn().unwrap()
+    };
+    let mut first = spawn();
+    let mut first_out = BufReader::new(first.stdout.take().unwrap());
+    let code = loop {
+        let mut line = String::new();
+        assert!(first_out.read_line(&mut line).unwrap() > 0, "first login ended early");
+        let l = line.trim();
+        if l.len() == 9 && l.as_bytes()[4] == b'-' {
+            break l.to_string();
+        }
+    };
+    let mut second = spawn();
+    let mut second_out = BufReader::new(second.stdout.take().unwrap());
+    let mut line = String::new();
+    second_out.read_line(&mut line).unwrap();
+    assert_eq!(line, "Another tobira login for this session is in progress; waiting for it to finish...\n");
+    s.idc.approve_device(&code, "alice").unwrap();
+    assert!(first.wait().unwrap().success());
+    assert!(second.wait().unwrap().success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut second_out, &mut rest).unwrap();
+    assert!(rest.contains("(by the other login)"), "{rest}");
+    assert_eq!(s.idc.count("StartDeviceAuthorization"), 1, "the user was asked once");
 }

@@ -119,20 +119,19 @@ pub struct Lock {
 impl Lock {
     /// Blocks until the lock for `target` is held.
     pub fn acquire(target: &Path) -> io::Result<Lock> {
-        let path = lock_path(target)?;
-        if let Some(dir) = path.parent() {
-            create_private_dir(dir)?;
-        }
-        let mut opts = OpenOptions::new();
-        opts.create(true).truncate(false).write(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(PRIVATE_FILE);
-        }
-        let file = opts.open(&path)?;
+        let (file, path) = open_lock_file(target)?;
         file.lock()?;
         Ok(Lock { file, path })
+    }
+
+    /// The lock for `target` if nobody holds it, else `Ok(None)` at once.
+    pub fn try_acquire(target: &Path) -> io::Result<Option<Lock>> {
+        let (file, path) = open_lock_file(target)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(Lock { file, path })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(e),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -144,6 +143,21 @@ impl Drop for Lock {
     fn drop(&mut self) {
         let _ = self.file.unlock();
     }
+}
+
+fn open_lock_file(target: &Path) -> io::Result<(File, PathBuf)> {
+    let path = lock_path(target)?;
+    if let Some(dir) = path.parent() {
+        create_private_dir(dir)?;
+    }
+    let mut opts = OpenOptions::new();
+    opts.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(PRIVATE_FILE);
+    }
+    Ok((opts.open(&path)?, path))
 }
 
 fn lock_path(target: &Path) -> io::Result<PathBuf> {
@@ -208,6 +222,7 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let target = t.path().join("config");
         let held = Lock::acquire(&target).unwrap();
+        assert!(Lock::try_acquire(&target).unwrap().is_none());
         let other = File::options().write(true).open(held.path()).unwrap();
         assert!(matches!(other.try_lock(), Err(fs::TryLockError::WouldBlock)));
         drop(held);

@@ -1,7 +1,7 @@
 //! Identity Center commands: `login`, `logout`, `sso accounts`, `sso roles`,
 //! `sessions`.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use serde_json::json;
@@ -152,9 +152,11 @@ pub fn auth_error(e: AuthError, chosen: &Chosen) -> CliError {
         AuthError::NoToken(_) | AuthError::InvalidToken(_) | AuthError::Expired(_) => {
             let mut err = CliError::new(Kind::NeedsLogin, format!("Error loading SSO Token: {e}")).hint(format!("sign in with `{login}`"));
             if chosen.target.session.is_none() {
-                err = err.hint(
-                    "this profile uses the legacy SSO format, whose tokens cannot be refreshed; move its `sso_start_url` and `sso_region` into an `[sso-session NAME]` section and set `sso_session = NAME` in the profile (`tobira configure sso` writes that form)",
-                );
+                let p = chosen.profile.as_deref().unwrap_or("default");
+                err = err.hint(format!(
+                    "this profile uses the legacy SSO format, whose sign-ins cannot be refreshed; move it to an sso-session with `tobira configure sso --profile {p} --sso-session {p} --start-url {} --sso-region {}`",
+                    chosen.target.start_url, chosen.target.region
+                ));
             }
             err
         }
@@ -196,6 +198,19 @@ fn browser_available(ctx: &Context) -> bool {
 struct TerminalUi<'a> {
     out: &'a mut dyn Write,
     browser: bool,
+    /// Shown on stderr while waiting, only when stderr is a terminal.
+    spinner: Option<indicatif::ProgressBar>,
+}
+
+impl TerminalUi<'_> {
+    fn start_spinner(&mut self) {
+        if std::io::stderr().is_terminal() {
+            let s = indicatif::ProgressBar::new_spinner();
+            s.set_message("Waiting for the sign-in to be approved... (Ctrl-C to cancel)");
+            s.enable_steady_tick(Duration::from_millis(120));
+            self.spinner = Some(s);
+        }
+    }
 }
 
 impl LoginUi for TerminalUi<'_> {
@@ -211,6 +226,7 @@ impl LoginUi for TerminalUi<'_> {
         };
         let _ = emit(self.out, &text);
         let _ = self.out.flush();
+        self.start_spinner();
     }
 
     fn pkce_prompt(&mut self, url: &str, opened: bool) {
@@ -223,6 +239,7 @@ impl LoginUi for TerminalUi<'_> {
         };
         let _ = emit(self.out, &text);
         let _ = self.out.flush();
+        self.start_spinner();
     }
 
     fn open_browser(&mut self, url: &str) -> bool {
@@ -264,11 +281,44 @@ pub fn run_login(
     } else {
         Flow::Pkce
     };
+    // One sign-in at a time per login: a second `tobira login` waits for the
+    // first and then uses its result instead of asking the user again.
+    let login_lock = cache.token_path(chosen.target.cache_key()).with_extension("login");
+    let started = ctx.now;
+    let _guard = match tobira_fs::Lock::try_acquire(&login_lock) {
+        Ok(Some(g)) => g,
+        Ok(None) => {
+            emit(out, "Another tobira login for this session is in progress; waiting for it to finish...\n")?;
+            let _ = out.flush();
+            let g = tobira_fs::Lock::acquire(&login_lock).map_err(|e| CliError::new(Kind::Internal, e.to_string()))?;
+            let fresh_from_other = cache.read_token(chosen.target.cache_key()).ok().flatten().filter(|t| {
+                t.freshness(jiff::Timestamp::now()) == Freshness::Valid
+                    && cache
+                        .token_path(chosen.target.cache_key())
+                        .metadata()
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|m| jiff::Timestamp::try_from(m).ok())
+                        .is_some_and(|m| m >= started)
+            });
+            if let Some(t) = fresh_from_other {
+                emit(
+                    out,
+                    &format!("Successfully logged into Start URL: {} (by the other login)\n", chosen.target.start_url),
+                )?;
+                return Ok(t);
+            }
+            g
+        }
+        Err(e) => return Err(CliError::new(Kind::Internal, format!("cannot lock {}: {e}", login_lock.display()))),
+    };
     let opts = LoginOptions { flow, open_browser: browser, timeout: Duration::from_secs(600) };
-    let mut ui = TerminalUi { out, browser };
-    let token = runtime()?
-        .block_on(tobira_auth::login(&chosen.target, &cache, opts, &mut ui))
-        .map_err(|e| auth_error(e, chosen))?;
+    let mut ui = TerminalUi { out, browser, spinner: None };
+    let result = runtime()?.block_on(tobira_auth::login(&chosen.target, &cache, opts, &mut ui));
+    if let Some(s) = ui.spinner.take() {
+        s.finish_and_clear();
+    }
+    let token = result.map_err(|e| auth_error(e, chosen))?;
     emit(out, &format!("Successfully logged into Start URL: {}\n", chosen.target.start_url))?;
     Ok(token)
 }
@@ -410,6 +460,10 @@ pub fn logout(ctx: &Context, sel: &Selection, all: bool, out: &mut dyn Write) ->
     }
     let had =
         cache.remove_token(key).map_err(|e| CliError::new(Kind::Internal, format!("cannot remove the token: {e}")))?;
+    let t = &chosen.target;
+    let registration =
+        tobira_cache::keys::registration_file_name(&t.region, t.scopes.as_deref(), t.session.as_deref(), &t.start_url);
+    let _ = cache.remove_registration(&registration);
     // Role credentials cached for the profiles that use this login.
     let names: Vec<String> = set
         .profiles()
