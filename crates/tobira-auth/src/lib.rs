@@ -101,7 +101,8 @@ impl AuthError {
     }
 }
 
-/// Maps an SDK error to [`AuthError`], keeping the service's code and message.
+/// Maps an SDK error (of either client: both use the smithy error types) to
+/// [`AuthError`], keeping the service's code and message.
 pub(crate) fn service_error<E, R>(operation: &'static str, e: aws_sdk_ssooidc::error::SdkError<E, R>) -> AuthError
 where
     E: aws_sdk_ssooidc::error::ProvideErrorMetadata + std::error::Error + 'static,
@@ -114,11 +115,11 @@ where
             code: e.code().unwrap_or("Unknown").to_string(),
             message: e.message().unwrap_or("").to_string(),
         },
-        SdkError::DispatchFailure(f) => {
-            AuthError::Network { what: format!("the {operation} endpoint"), detail: format!("{f:?}") }
-        }
         SdkError::TimeoutError(_) => {
             AuthError::Network { what: format!("the {operation} endpoint"), detail: "the request timed out".into() }
+        }
+        SdkError::DispatchFailure(f) => {
+            AuthError::Network { what: format!("the {operation} endpoint"), detail: format!("{f:?}") }
         }
         _ => AuthError::Network { what: format!("the {operation} endpoint"), detail: e.to_string() },
     }

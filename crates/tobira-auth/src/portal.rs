@@ -1,23 +1,7 @@
 //! SSO portal calls with a valid access token: every account, every role of
 //! an account (all pages), and logout.
 
-use crate::{AuthError, SsoTarget, portal_client};
-
-fn portal_error<E, R>(operation: &'static str, e: aws_sdk_sso::error::SdkError<E, R>) -> AuthError
-where
-    E: aws_sdk_sso::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    use aws_sdk_sso::error::{ProvideErrorMetadata, SdkError};
-    match &e {
-        SdkError::ServiceError(_) => AuthError::Service {
-            operation,
-            code: e.code().unwrap_or("Unknown").to_string(),
-            message: e.message().unwrap_or("").to_string(),
-        },
-        _ => AuthError::Network { what: format!("the {operation} endpoint"), detail: e.to_string() },
-    }
-}
+use crate::{AuthError, SsoTarget, portal_client, service_error as portal_error};
 
 /// An account the user can access.
 #[derive(Clone, Debug, PartialEq, Eq)]

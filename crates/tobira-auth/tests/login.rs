@@ -6,23 +6,11 @@ use std::time::Duration;
 use tobira_auth::{Flow, LoginOptions, LoginUi, SsoTarget, login, valid_token};
 use tobira_cache::SsoCache;
 use tobira_idc::{Idc, Settings};
+use tobira_test_support::IdcServer;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-struct Server {
-    idc: Idc,
-    url: String,
-    _stop: tokio::sync::oneshot::Sender<()>,
-}
-
-async fn start(settings: Settings) -> Server {
-    let idc = Idc::new(settings).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(idc.clone().serve(listener, async move {
-        let _ = stopped.await;
-    }));
-    Server { idc, url, _stop: stop }
+async fn start(settings: Settings) -> IdcServer {
+    IdcServer::start(settings).await
 }
 
 fn target(url: &str, session: Option<&str>) -> SsoTarget {

@@ -2,27 +2,14 @@
 //! never a prompt, and the files written exactly as the AWS CLI writes them.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
-use tobira_idc::{Idc, Settings};
-use tobira_test_support::{Run, TestEnv, run};
+use tobira_idc::Settings;
+use tobira_test_support::{IdcServer, Run, TestEnv, run};
 
 const TOBIRA: &str = env!("CARGO_BIN_EXE_tobira");
 const START: &str = "https://d-1234567890.awsapps.com/start";
 
-struct Server {
-    idc: Idc,
-    url: String,
-    _stop: tokio::sync::oneshot::Sender<()>,
-}
-
-async fn start() -> Server {
-    let idc = Idc::new(Settings { auto_approve: Some("alice".into()), ..Settings::default() }).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(idc.clone().serve(listener, async move {
-        let _ = stopped.await;
-    }));
-    Server { idc, url, _stop: stop }
+async fn start() -> IdcServer {
+    IdcServer::start(Settings { auto_approve: Some("alice".into()), ..Settings::default() }).await
 }
 
 fn tobira(t: &TestEnv, args: &[&str]) -> Run {

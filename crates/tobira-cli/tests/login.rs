@@ -3,26 +3,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
 use serde_json::Value;
-use tobira_idc::{Idc, Settings};
-use tobira_test_support::{Run, TestEnv, run};
+use tobira_idc::Settings;
+use tobira_test_support::{IdcServer, Run, TestEnv, run};
 
 const TOBIRA: &str = env!("CARGO_BIN_EXE_tobira");
 
-struct Server {
-    idc: Idc,
-    url: String,
-    _stop: tokio::sync::oneshot::Sender<()>,
-}
-
-async fn start(settings: Settings) -> Server {
-    let idc = Idc::new(settings).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(idc.clone().serve(listener, async move {
-        let _ = stopped.await;
-    }));
-    Server { idc, url, _stop: stop }
+async fn start(settings: Settings) -> IdcServer {
+    IdcServer::start(settings).await
 }
 
 const CONFIG: &str = "\
@@ -42,7 +29,7 @@ sso_account_id = 111111111111
 sso_role_name = ReadOnly
 ";
 
-fn env_for(s: &Server) -> TestEnv {
+fn env_for(s: &IdcServer) -> TestEnv {
     let mut t = TestEnv::new();
     t.write_config(CONFIG);
     t.env("AWS_ENDPOINT_URL", &s.url);

@@ -1,6 +1,7 @@
 //! Dev-only helpers shared by tobira's integration tests: a hermetic
 //! environment per test (temp HOME holding `~/.aws`, every `AWS_*` variable
-//! removed, `NO_COLOR`, fixed width), and a way to run a binary inside it.
+//! removed, `NO_COLOR`, fixed width), a way to run a binary inside it, and a
+//! tobira-idc served on 127.0.0.1:0 for the length of a test.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -113,4 +114,27 @@ impl From<Output> for Run {
 pub fn run(mut cmd: Command) -> Run {
     cmd.stdin(std::process::Stdio::null());
     cmd.output().expect("spawn test command").into()
+}
+
+/// A tobira-idc on 127.0.0.1:0, stopped when dropped. Start it from inside a
+/// multi-threaded tokio test.
+#[derive(Debug)]
+pub struct IdcServer {
+    pub idc: tobira_idc::Idc,
+    /// `http://127.0.0.1:<port>`: the value for `AWS_ENDPOINT_URL`.
+    pub url: String,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl IdcServer {
+    pub async fn start(settings: tobira_idc::Settings) -> IdcServer {
+        let idc = tobira_idc::Idc::new(settings).expect("start tobira-idc");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let url = format!("http://{}", listener.local_addr().expect("local address"));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(idc.clone().serve(listener, async move {
+            let _ = stopped.await;
+        }));
+        IdcServer { idc, url, _stop: stop }
+    }
 }

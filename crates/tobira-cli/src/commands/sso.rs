@@ -31,6 +31,19 @@ fn scopes(block: &Block) -> Option<Vec<String>> {
         .map(|s| s.value.split(',').map(str::trim).filter(|x| !x.is_empty()).map(str::to_string).collect())
 }
 
+/// `sso_start_url` and `sso_region` of a section, or the names of those missing.
+fn start_and_region(
+    b: &Block,
+) -> Result<(tobira_config::Sourced<String>, tobira_config::Sourced<String>), Vec<&'static str>> {
+    match (b.text("sso_start_url"), b.text("sso_region")) {
+        (Some(s), Some(r)) => Ok((s, r)),
+        (s, r) => Err([("sso_start_url", s.is_none()), ("sso_region", r.is_none())]
+            .into_iter()
+            .filter_map(|(k, m)| m.then_some(k))
+            .collect()),
+    }
+}
+
 fn missing(keys: &[&str], fix: &str) -> CliError {
     CliError::new(
         Kind::InvalidProfile,
@@ -80,21 +93,15 @@ pub fn choose(ctx: &Context, set: &ProfileSet, sel: &Selection) -> Result<Chosen
             return Err(CliError::new(Kind::InvalidProfile, format!("The specified sso-session does not exist: \"{name}\""))
                 .hint(format!("add an `[sso-session {name}]` section with `sso_start_url` and `sso_region`, or list the sessions with `tobira sessions`")));
         };
-        let (start, region) = (session.text("sso_start_url"), session.text("sso_region"));
-        let absent: Vec<&str> = [("sso_start_url", start.is_none()), ("sso_region", region.is_none())]
-            .iter()
-            .filter(|(_, m)| *m)
-            .map(|(k, _)| *k)
-            .collect();
-        let (Some(start), Some(region)) = (start, region) else {
-            return Err(missing(
+        let (start, region) = start_and_region(session).map_err(|absent| {
+            missing(
                 &absent,
                 &format!(
                     "add them to `[sso-session {name}]` in {}",
                     ctx.display_path(&ctx.paths.config.value).display()
                 ),
-            ));
-        };
+            )
+        })?;
         return Ok(Chosen {
             target: SsoTarget {
                 session: Some(name),
@@ -113,18 +120,12 @@ pub fn choose(ctx: &Context, set: &ProfileSet, sel: &Selection) -> Result<Chosen
             "configure a login with `tobira configure sso`, or name one with `--sso-session NAME`",
         ));
     };
-    let (start, region) = (p.text("sso_start_url"), p.text("sso_region"));
-    let absent: Vec<&str> = [("sso_start_url", start.is_none()), ("sso_region", region.is_none())]
-        .iter()
-        .filter(|(_, m)| *m)
-        .map(|(k, _)| *k)
-        .collect();
-    let (Some(start), Some(region)) = (start, region) else {
-        return Err(missing(
+    let (start, region) = start_and_region(p).map_err(|absent| {
+        missing(
             &absent,
             &format!("profile `{}` is not an SSO profile; pick one with `--profile` (see `tobira profiles`)", p.name),
-        ));
-    };
+        )
+    })?;
     Ok(Chosen {
         target: SsoTarget {
             session: None,
