@@ -10,6 +10,7 @@
 //! The device-code polling is a pure decision function ([`device::next`])
 //! driven by a thin loop, so its rules are tested without a server.
 
+pub mod creds;
 pub mod device;
 mod pkce;
 pub mod portal;
@@ -89,6 +90,11 @@ pub enum AuthError {
     Expired(String),
     #[error("cannot write the token cache: {0}")]
     Cache(#[from] std::io::Error),
+    #[error("{0}")]
+    Credentials(String),
+    /// AssumeRole refused a duration over one hour for a chained role.
+    #[error("{message}")]
+    ChainedDuration { profile: String, message: String },
 }
 
 impl AuthError {
@@ -125,7 +131,7 @@ where
     }
 }
 
-fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+pub(crate) fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
     Builder::new().tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring)).build_https()
 }
 

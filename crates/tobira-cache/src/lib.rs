@@ -7,12 +7,14 @@
 
 pub mod keys;
 mod pyjson;
+pub mod role;
 pub mod token;
 
 use std::io;
 use std::path::{Path, PathBuf};
 
 pub use keys::SsoKey;
+pub use role::{CredentialCache, Credentials};
 pub use token::{Freshness, Registration, SsoToken, TokenError};
 
 /// A cache file that exists but cannot be used.

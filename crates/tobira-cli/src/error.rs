@@ -52,6 +52,16 @@ impl CliError {
         ExitCode::from(self.kind as u8)
     }
 
+    /// One line: `tobira: <message> (<hints>)`, for callers that read one line.
+    pub fn render_one_line(&self) -> String {
+        let mut line = format!("tobira: {}", self.message.replace('\n', " "));
+        if !self.hints.is_empty() {
+            line.push_str(&format!(" ({})", self.hints.join("; ")));
+        }
+        line.push('\n');
+        line
+    }
+
     /// `error: …`, then each hint after a blank line (readable without colour).
     pub fn render(&self) -> String {
         let mut out = format!("error: {}\n", self.message);

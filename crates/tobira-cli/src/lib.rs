@@ -50,6 +50,37 @@ enum Command {
         #[command(subcommand)]
         command: ProfileCommand,
     },
+    /// Print a profile's credentials for a shell or a tool (default: `export` lines for sh/bash/zsh)
+    Export {
+        #[arg(long, value_enum, default_value = "env")]
+        format: commands::creds::Format,
+        /// The MFA code, when the profile needs one (else asked on the terminal)
+        #[arg(long, value_name = "CODE")]
+        mfa_code: Option<String>,
+    },
+    /// The `credential_process` protocol: put `credential_process = tobira credential-process --profile P` in a profile
+    CredentialProcess {
+        #[arg(long, value_name = "CODE")]
+        mfa_code: Option<String>,
+    },
+    /// Run a command with a profile's credentials and region in its environment
+    Exec {
+        #[arg(long, value_name = "CODE")]
+        mfa_code: Option<String>,
+        /// Allow running inside another `tobira exec`
+        #[arg(long)]
+        nested: bool,
+        /// The command and its arguments, after `--`
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
+    /// Who the credentials of a profile are (STS GetCallerIdentity), and how long they last
+    Whoami {
+        #[arg(long, value_name = "CODE")]
+        mfa_code: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Set up IAM Identity Center profiles and sessions
     Configure {
         #[command(subcommand)]
@@ -226,6 +257,28 @@ pub fn run(args: impl IntoIterator<Item = OsString>, ctx: &Context) -> ExitCode 
             commands::sso::roles(ctx, &sel, account, json, &mut out)
         }
         Command::Sessions { json } => commands::sso::sessions(ctx, json, &mut out),
+        Command::Export { format, mfa_code } => {
+            commands::creds::export(ctx, cli.global.profile, format, mfa_code, &mut out)
+        }
+        Command::CredentialProcess { mfa_code } => {
+            // Called by SDKs, not people: errors are one line on stderr.
+            return match commands::creds::credential_process(ctx, cli.global.profile, mfa_code, &mut out) {
+                Ok(()) => {
+                    let _ = out.flush();
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    let _ = io::stderr().write_all(e.render_one_line().as_bytes());
+                    e.exit_code()
+                }
+            };
+        }
+        Command::Exec { mfa_code, nested, command } => {
+            commands::creds::exec(ctx, cli.global.profile, mfa_code, nested, &command)
+        }
+        Command::Whoami { mfa_code, json } => {
+            commands::creds::whoami(ctx, cli.global.profile, mfa_code, json, &mut out)
+        }
         Command::Configure { command: ConfigureCommand::Sso { answers, profile } } => {
             commands::configure::sso(ctx, cli.global.profile, answers, profile, &mut out)
         }

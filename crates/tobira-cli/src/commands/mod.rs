@@ -1,4 +1,5 @@
 pub mod configure;
+pub mod creds;
 pub mod profile_show;
 pub mod profiles;
 pub mod sso;

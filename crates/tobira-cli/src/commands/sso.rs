@@ -146,6 +146,26 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
         .map_err(|e| CliError::new(Kind::Internal, format!("cannot start the async runtime: {e}")))
 }
 
+/// The login a plan depends on (for error hints); an empty target when the
+/// plan has no SSO step.
+pub fn sso_chosen(plan: &tobira_config::Plan) -> Chosen {
+    let sso = plan.steps.iter().find_map(|s| if let tobira_config::Step::Sso(s) = s { Some(s) } else { None });
+    match sso {
+        Some(s) => Chosen { target: tobira_auth::creds::sso_target(plan, s), profile: Some(s.profile.clone()) },
+        None => Chosen {
+            target: SsoTarget {
+                session: None,
+                start_url: String::new(),
+                region: String::new(),
+                scopes: None,
+                oidc_endpoint: None,
+                portal_endpoint: None,
+            },
+            profile: Some(plan.profile.value.clone()),
+        },
+    }
+}
+
 /// An [`AuthError`] with the command that fixes it.
 pub fn auth_error(e: AuthError, chosen: &Chosen) -> CliError {
     let login = chosen.target.login_command(chosen.profile.as_deref());
@@ -181,6 +201,10 @@ pub fn auth_error(e: AuthError, chosen: &Chosen) -> CliError {
         AuthError::Network { .. } => CliError::new(Kind::Network, e.to_string())
             .hint("check the network, or the endpoint overrides shown by `tobira profile show`"),
         AuthError::Cache(_) => CliError::new(Kind::Internal, e.to_string()),
+        AuthError::Credentials(_) => CliError::new(Kind::NoCredentials, e.to_string()),
+        AuthError::ChainedDuration { profile, .. } => CliError::new(Kind::InvalidProfile, e.to_string()).hint(format!(
+            "a role assumed with role credentials (role chaining) lasts at most one hour: set `duration_seconds = 3600` or less in profile `{profile}`"
+        )),
     }
 }
 

@@ -1,0 +1,369 @@
+//! Running a resolved [`Plan`]: each step turns into credentials, the next
+//! step assumes a role with them. Results are cached where the AWS CLI caches
+//! them (`~/.aws/cli/cache`, same names and layout, so each reuses the
+//! other's), MFA sessions in tobira's own cache; a cache entry with more than
+//! 15 minutes left is used without any network call.
+
+use std::path::PathBuf;
+
+use jiff::{SignedDuration, Timestamp};
+use tobira_cache::keys::{AssumeRoleKey, SsoKey, assume_role_file_name, sso_role_credentials_file_name};
+use tobira_cache::{CredentialCache, Credentials, SsoCache};
+use tobira_config::resolve::{AssumeRole, SsoRole};
+use tobira_config::{Plan, Secret, Step};
+
+use crate::{AuthError, SsoTarget, service_error};
+
+/// Asks for an MFA code (the CLI reads the terminal; tests answer directly).
+pub trait MfaPrompt {
+    fn code(&mut self, serial: &str) -> Result<String, AuthError>;
+}
+
+/// Where things are.
+#[derive(Clone, Debug)]
+pub struct ExecContext {
+    pub home: PathBuf,
+    /// Session name for roles without `role_session_name`.
+    pub default_session_name: String,
+}
+
+/// How long an MFA session (GetSessionToken) lasts: AWS's default, 12 hours.
+const MFA_SESSION_SECONDS: i32 = 43_200;
+
+fn sts_client(plan: &Plan, creds: &Credentials) -> aws_sdk_sts::Client {
+    let region = plan.region.as_ref().map_or("us-east-1".to_string(), |r| r.value.clone());
+    let provider = aws_credential_types::Credentials::new(
+        &creds.access_key_id,
+        creds.secret_access_key.expose(),
+        creds.session_token.as_ref().map(|t| t.expose().to_string()),
+        None,
+        "tobira",
+    );
+    let mut b = aws_sdk_sts::Config::builder()
+        .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
+        .region(aws_sdk_sts::config::Region::new(region))
+        .credentials_provider(provider)
+        .http_client(crate::http_client());
+    if let Some(url) = &plan.endpoints.sts {
+        b = b.endpoint_url(&url.value);
+    }
+    aws_sdk_sts::Client::from_conf(b.build())
+}
+
+fn from_sts(c: &aws_sdk_sts::types::Credentials, account_id: Option<String>) -> Credentials {
+    Credentials {
+        access_key_id: c.access_key_id().to_string(),
+        secret_access_key: Secret::new(c.secret_access_key()),
+        session_token: Some(Secret::new(c.session_token())),
+        expiration: Timestamp::from_second(c.expiration().secs()).ok(),
+        account_id,
+    }
+}
+
+/// The SSO login a step needs, as a target for [`crate::valid_token`].
+pub fn sso_target(plan: &Plan, s: &SsoRole) -> SsoTarget {
+    SsoTarget {
+        session: s.session.as_ref().map(|v| v.value.clone()),
+        start_url: s.start_url.value.clone(),
+        region: s.sso_region.value.clone(),
+        scopes: s.registration_scopes.as_ref().map(|v| v.value.clone()),
+        oidc_endpoint: plan.endpoints.sso_oidc.as_ref().map(|e| e.value.clone()),
+        portal_endpoint: plan.endpoints.sso.as_ref().map(|e| e.value.clone()),
+    }
+}
+
+/// The `~/.aws/cli/cache` file an SSO step uses.
+pub fn sso_cache_name(s: &SsoRole) -> String {
+    let key = match &s.session {
+        Some(v) => SsoKey::Session(&v.value),
+        None => SsoKey::LegacyStartUrl(&s.start_url.value),
+    };
+    sso_role_credentials_file_name(&s.account_id.value, &s.role_name.value, key)
+}
+
+/// The `~/.aws/cli/cache` file an assume-role step uses.
+pub fn assume_role_cache_name(a: &AssumeRole) -> String {
+    assume_role_file_name(&AssumeRoleKey {
+        role_arn: &a.role_arn.value,
+        duration_seconds: a.duration_seconds.as_ref().map(|d| d.value),
+        external_id: a.external_id.as_ref().map(|v| v.value.as_str()),
+        role_session_name: a.role_session_name.as_ref().map(|v| v.value.as_str()),
+        serial_number: a.mfa_serial.as_ref().map(|v| v.value.as_str()),
+    })
+}
+
+/// Cached credentials of the plan's last step, if still fresh: the fast path
+/// (no network, no SDK client).
+pub fn cached(plan: &Plan, home: &std::path::Path, now: Timestamp) -> Option<Credentials> {
+    let cli = CredentialCache::cli(home);
+    let c = match plan.steps.last()? {
+        Step::Sso(s) => cli.read(&sso_cache_name(s))?,
+        Step::AssumeRole(a) => cli.read(&assume_role_cache_name(a))?,
+        _ => return None,
+    };
+    c.fresh(now).then_some(c)
+}
+
+/// Runs the plan and returns the final credentials.
+pub async fn execute(plan: &Plan, ctx: &ExecContext, mfa: &mut dyn MfaPrompt) -> Result<Credentials, AuthError> {
+    let now = Timestamp::now();
+    let cli = CredentialCache::cli(&ctx.home);
+    // Start from the last cached step that is still fresh.
+    let mut start = 0;
+    let mut current: Option<Credentials> = None;
+    for (i, step) in plan.steps.iter().enumerate().rev() {
+        let hit = match step {
+            Step::Sso(s) => cli.read(&sso_cache_name(s)),
+            Step::AssumeRole(a) => cli.read(&assume_role_cache_name(a)),
+            _ => None,
+        };
+        if let Some(c) = hit.filter(|c| c.fresh(now)) {
+            start = i + 1;
+            current = Some(c);
+            break;
+        }
+    }
+    for step in &plan.steps[start..] {
+        current = Some(run_step(plan, step, current.as_ref(), ctx, mfa).await?);
+    }
+    current.ok_or_else(|| AuthError::Credentials("the plan has no credential steps".into()))
+}
+
+async fn run_step(
+    plan: &Plan,
+    step: &Step,
+    source: Option<&Credentials>,
+    ctx: &ExecContext,
+    mfa: &mut dyn MfaPrompt,
+) -> Result<Credentials, AuthError> {
+    let cli = CredentialCache::cli(&ctx.home);
+    match step {
+        Step::Env(k) | Step::Static(k) => {
+            let keys = Credentials {
+                access_key_id: k.access_key_id.value.clone(),
+                secret_access_key: k.secret_access_key.value.clone(),
+                session_token: k.session_token.as_ref().map(|t| t.value.clone()),
+                expiration: k.expiration.as_ref().and_then(|e| tobira_cache::token::parse_time(&e.value)),
+                account_id: k.account_id.as_ref().map(|a| a.value.clone()),
+            };
+            match &k.mfa_serial {
+                // A profile's keys plus `mfa_serial`: an MFA session, one code
+                // per session, shared by every profile using these keys.
+                Some(serial) if matches!(step, Step::Static(_)) => {
+                    mfa_session(plan, &keys, &serial.value, ctx, mfa).await
+                }
+                _ => Ok(keys),
+            }
+        }
+        Step::Sso(s) => {
+            let target = sso_target(plan, s);
+            let cache = SsoCache::in_home(&ctx.home);
+            let token = crate::valid_token(&target, &cache).await?;
+            let out = crate::portal_client(&target)
+                .get_role_credentials()
+                .access_token(token.access_token.expose())
+                .account_id(&s.account_id.value)
+                .role_name(&s.role_name.value)
+                .send()
+                .await
+                .map_err(|e| service_error("GetRoleCredentials", e))?;
+            let rc = out
+                .role_credentials()
+                .ok_or_else(|| AuthError::Credentials("GetRoleCredentials returned nothing".into()))?;
+            let creds = Credentials {
+                access_key_id: rc.access_key_id().unwrap_or_default().to_string(),
+                secret_access_key: Secret::new(rc.secret_access_key().unwrap_or_default()),
+                session_token: rc.session_token().map(Secret::new),
+                expiration: Timestamp::from_millisecond(rc.expiration()).ok(),
+                account_id: Some(s.account_id.value.clone()),
+            };
+            cli.write_sso(&sso_cache_name(s), &creds)?;
+            Ok(creds)
+        }
+        Step::Process { profile, command } => run_process(profile, &command.value),
+        Step::AssumeRole(a) => {
+            let source = source
+                .ok_or_else(|| AuthError::Credentials(format!("profile `{}` has no source credentials", a.profile)))?;
+            let session_name =
+                a.role_session_name.as_ref().map_or(ctx.default_session_name.clone(), |s| s.value.clone());
+            let mut req =
+                sts_client(plan, source).assume_role().role_arn(&a.role_arn.value).role_session_name(session_name);
+            if let Some(e) = &a.external_id {
+                req = req.external_id(&e.value);
+            }
+            if let Some(d) = &a.duration_seconds {
+                req = req.duration_seconds(i32::try_from(d.value).unwrap_or(i32::MAX));
+            }
+            if let Some(si) = &a.source_identity {
+                req = req.source_identity(&si.value);
+            }
+            if let Some(serial) = &a.mfa_serial {
+                req = req.serial_number(&serial.value).token_code(mfa.code(&serial.value)?);
+            }
+            let out = req.send().await.map_err(|e| match service_error("AssumeRole", e) {
+                AuthError::Service { code, message, .. } if message.contains("role chaining") => {
+                    AuthError::ChainedDuration {
+                        profile: a.profile.clone(),
+                        message: format!("An error occurred ({code}) when calling the AssumeRole operation: {message}"),
+                    }
+                }
+                other => other,
+            })?;
+            let user = out.assumed_role_user();
+            let arn = user.map(|u| u.arn().to_string()).unwrap_or_default();
+            let account = arn.split(':').nth(4).map(str::to_string);
+            let c =
+                out.credentials().ok_or_else(|| AuthError::Credentials("AssumeRole returned no credentials".into()))?;
+            let creds = from_sts(c, account);
+            let request_id = aws_sdk_sts::operation::RequestId::request_id(&out).unwrap_or("").to_string();
+            cli.write_assumed(
+                &assume_role_cache_name(a),
+                &creds,
+                user.map(|u| u.assumed_role_id()).unwrap_or(""),
+                &arn,
+                &request_id,
+            )?;
+            Ok(creds)
+        }
+        Step::WebIdentity(w) => {
+            let token = std::fs::read_to_string(&w.token_file.value).map_err(|e| {
+                AuthError::Credentials(format!("cannot read the web identity token file {}: {e}", w.token_file.value))
+            })?;
+            let session_name =
+                w.role_session_name.as_ref().map_or(ctx.default_session_name.clone(), |s| s.value.clone());
+            let anonymous = Credentials {
+                access_key_id: String::new(),
+                secret_access_key: Secret::new(""),
+                session_token: None,
+                expiration: None,
+                account_id: None,
+            };
+            let out = sts_client(plan, &anonymous)
+                .assume_role_with_web_identity()
+                .role_arn(&w.role_arn.value)
+                .role_session_name(session_name)
+                .web_identity_token(token)
+                .send()
+                .await
+                .map_err(|e| service_error("AssumeRoleWithWebIdentity", e))?;
+            let arn = out.assumed_role_user().map(|u| u.arn().to_string()).unwrap_or_default();
+            let c = out.credentials().ok_or_else(|| AuthError::Credentials("no credentials returned".into()))?;
+            Ok(from_sts(c, arn.split(':').nth(4).map(str::to_string)))
+        }
+        Step::Login { profile, .. } => Err(AuthError::Credentials(format!(
+            "profile `{profile}` uses `login_session` (`aws login`), which tobira cannot refresh yet; use `aws login` for it"
+        ))),
+        Step::CredentialSource { profile, source } => Err(AuthError::Credentials(format!(
+            "profile `{profile}` takes credentials from `{}` (instance or container metadata), which tobira does not fetch yet",
+            source.value
+        ))),
+    }
+}
+
+/// GetSessionToken with an MFA code, cached per access key and device.
+async fn mfa_session(
+    plan: &Plan,
+    keys: &Credentials,
+    serial: &str,
+    ctx: &ExecContext,
+    mfa: &mut dyn MfaPrompt,
+) -> Result<Credentials, AuthError> {
+    let cache = CredentialCache::mfa_sessions(&ctx.home);
+    let name = mfa_session_name(&keys.access_key_id, serial);
+    if let Some(c) = cache.read(&name).filter(|c| c.fresh(Timestamp::now())) {
+        return Ok(c);
+    }
+    let code = mfa.code(serial)?;
+    let out = sts_client(plan, keys)
+        .get_session_token()
+        .serial_number(serial)
+        .token_code(code)
+        .duration_seconds(MFA_SESSION_SECONDS)
+        .send()
+        .await
+        .map_err(|e| service_error("GetSessionToken", e))?;
+    let c =
+        out.credentials().ok_or_else(|| AuthError::Credentials("GetSessionToken returned no credentials".into()))?;
+    let creds = from_sts(c, keys.account_id.clone());
+    cache.write_flat(&name, &creds)?;
+    Ok(creds)
+}
+
+/// The MFA-session cache file for an access key and a device.
+pub fn mfa_session_name(access_key_id: &str, serial: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{access_key_id}\n{serial}").as_bytes());
+    let hex: String = digest.iter().take(20).map(|b| format!("{b:02x}")).collect();
+    format!("{hex}.json")
+}
+
+/// `credential_process` (files.md §8): run without a shell, parse Version 1 JSON.
+pub fn run_process(profile: &str, command: &str) -> Result<Credentials, AuthError> {
+    let fail =
+        |m: String| AuthError::Credentials(format!("Error when retrieving credentials from custom-process: {m}"));
+    let argv = tobira_config::shlex::split(command)
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| fail(format!("the credential_process of profile `{profile}` cannot be split into a command")))?;
+    let out = std::process::Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| fail(format!("cannot run `{}`: {e}", argv[0])))?;
+    if !out.status.success() {
+        return Err(fail(String::from_utf8_lossy(&out.stderr).trim().to_string()));
+    }
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| fail(format!("the output is not JSON: {e}")))?;
+    match v.get("Version") {
+        Some(serde_json::Value::Number(n)) if n.as_i64() == Some(1) => {}
+        Some(other) => {
+            return Err(fail(format!(
+                "Unsupported version '{other}' for credential process provider, supported versions: 1"
+            )));
+        }
+        None => {
+            return Err(fail(
+                "Unsupported version '<Version key not provided>' for credential process provider, supported versions: 1".into(),
+            ));
+        }
+    }
+    let s = |k: &str| v.get(k).and_then(serde_json::Value::as_str).map(str::to_string);
+    Ok(Credentials {
+        access_key_id: s("AccessKeyId")
+            .ok_or_else(|| fail("Missing required key in response: 'AccessKeyId'".into()))?,
+        secret_access_key: Secret::new(
+            s("SecretAccessKey").ok_or_else(|| fail("Missing required key in response: 'SecretAccessKey'".into()))?,
+        ),
+        session_token: s("SessionToken").map(Secret::new),
+        expiration: s("Expiration").and_then(|e| tobira_cache::token::parse_time(&e)),
+        account_id: s("AccountId"),
+    })
+}
+
+/// STS GetCallerIdentity with these credentials: (account, ARN, user id).
+pub async fn caller_identity(plan: &Plan, c: &Credentials) -> Result<(String, String, String), AuthError> {
+    let out =
+        sts_client(plan, c).get_caller_identity().send().await.map_err(|e| service_error("GetCallerIdentity", e))?;
+    Ok((
+        out.account().unwrap_or_default().to_string(),
+        out.arn().unwrap_or_default().to_string(),
+        out.user_id().unwrap_or_default().to_string(),
+    ))
+}
+
+/// When credentials expire, as `export` prints it (`+00:00`).
+pub fn iso(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%S+00:00").to_string()
+}
+
+/// Time left, rounded for people.
+pub fn human(d: SignedDuration) -> String {
+    let s = d.as_secs();
+    if s <= 0 {
+        "expired".into()
+    } else if s < 3600 {
+        format!("{}m", s / 60)
+    } else {
+        format!("{}h{:02}m", s / 3600, (s % 3600) / 60)
+    }
+}

@@ -1,0 +1,259 @@
+//! Credentials for any profile, in every form tools consume: `export`,
+//! `credential-process`, `exec`, `whoami`.
+
+use std::io::Write;
+
+use jiff::Timestamp;
+use tobira_auth::AuthError;
+use tobira_auth::creds::{ExecContext, MfaPrompt, cached, execute, human, iso};
+use tobira_cache::Credentials;
+use tobira_config::{FileKind, Flags, Plan, Target, edit_file, resolve};
+
+use super::sso::{auth_error, runtime, sso_chosen};
+use crate::{CliError, Context, Kind, emit};
+
+/// `Enter MFA code for <serial>: ` on the terminal (even when stdout is a
+/// pipe), or the `--mfa-code` value; never a prompt without a terminal.
+pub struct TerminalMfa {
+    pub given: Option<String>,
+}
+
+impl MfaPrompt for TerminalMfa {
+    fn code(&mut self, serial: &str) -> Result<String, AuthError> {
+        if let Some(c) = self.given.take() {
+            return Ok(c);
+        }
+        let no_tty = || {
+            AuthError::Credentials(format!(
+                "an MFA code for {serial} is needed and there is no terminal to ask on; give it with `--mfa-code CODE`"
+            ))
+        };
+        #[cfg(unix)]
+        {
+            use std::io::{BufRead, BufReader};
+            let tty = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty").map_err(|_| no_tty())?;
+            let mut writer = tty.try_clone().map_err(|_| no_tty())?;
+            write!(writer, "Enter MFA code for {serial}: ").map_err(|_| no_tty())?;
+            writer.flush().map_err(|_| no_tty())?;
+            let mut line = String::new();
+            BufReader::new(tty).read_line(&mut line).map_err(|_| no_tty())?;
+            Ok(line.trim().to_string())
+        }
+        #[cfg(not(unix))]
+        {
+            Err(no_tty())
+        }
+    }
+}
+
+/// Resolves and runs a profile's plan: from the cache when fresh (no
+/// network, no SDK client), else through the chain.
+pub fn credentials(
+    ctx: &Context,
+    profile: Option<String>,
+    mfa_code: Option<String>,
+) -> Result<(Plan, Credentials), CliError> {
+    let set = ctx.load_profiles()?;
+    let plan = resolve(&set, &ctx.env, &Flags { profile, region: None })?;
+    let home = ctx.home.clone().ok_or_else(|| CliError::new(Kind::Internal, "HOME is not set"))?;
+    if let Some(c) = cached(&plan, &home, ctx.now) {
+        return Ok((plan, c));
+    }
+    let exec = ExecContext { home, default_session_name: format!("tobira-{}", ctx.now.as_second()) };
+    let mut mfa = TerminalMfa { given: mfa_code };
+    let result = runtime()?.block_on(execute(&plan, &exec, &mut mfa));
+    match result {
+        Ok(c) => Ok((plan, c)),
+        Err(e) => Err(auth_error(e, &sso_chosen(&plan))),
+    }
+}
+
+/// Output formats of `tobira export` (flows.md §6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Env,
+    EnvNoExport,
+    Fish,
+    Powershell,
+    WindowsCmd,
+    Process,
+    CredentialsFile,
+}
+
+fn vars(plan: &Plan, c: &Credentials) -> Vec<(&'static str, String)> {
+    let mut v = vec![
+        ("AWS_ACCESS_KEY_ID", c.access_key_id.clone()),
+        ("AWS_SECRET_ACCESS_KEY", c.secret_access_key.expose().to_string()),
+    ];
+    if let Some(t) = &c.session_token {
+        v.push(("AWS_SESSION_TOKEN", t.expose().to_string()));
+    }
+    if let Some(e) = c.expiration {
+        v.push(("AWS_CREDENTIAL_EXPIRATION", iso(e)));
+    }
+    if let Some(r) = &plan.region {
+        v.push(("AWS_REGION", r.value.clone()));
+        v.push(("AWS_DEFAULT_REGION", r.value.clone()));
+    }
+    v
+}
+
+/// The `credential_process` JSON: `json.dumps(indent=2)` + newline.
+pub fn process_json(c: &Credentials) -> String {
+    let mut m = serde_json::Map::new();
+    m.insert("Version".into(), 1.into());
+    m.insert("AccessKeyId".into(), c.access_key_id.clone().into());
+    m.insert("SecretAccessKey".into(), c.secret_access_key.expose().into());
+    if let Some(t) = &c.session_token {
+        m.insert("SessionToken".into(), t.expose().into());
+    }
+    if let Some(e) = c.expiration {
+        m.insert("Expiration".into(), iso(e).into());
+    }
+    if let Some(a) = &c.account_id {
+        m.insert("AccountId".into(), a.clone().into());
+    }
+    // Fixed key order, as the AWS CLI prints it.
+    let order = ["Version", "AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration", "AccountId"];
+    let lines: Vec<String> = order.iter().filter_map(|k| m.get(*k).map(|v| format!("  \"{k}\": {v}"))).collect();
+    format!("{{\n{}\n}}\n", lines.join(",\n"))
+}
+
+pub fn export(
+    ctx: &Context,
+    profile: Option<String>,
+    format: Format,
+    mfa_code: Option<String>,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let (plan, c) = credentials(ctx, profile, mfa_code)?;
+    let text = match format {
+        Format::Process => process_json(&c),
+        Format::CredentialsFile => {
+            let name = plan.profile.value.clone();
+            edit_file(&ctx.paths.credentials.value, FileKind::Credentials, |e| {
+                let t = Target::Profile(name.clone());
+                e.set(&t, "aws_access_key_id", &c.access_key_id)?;
+                e.set(&t, "aws_secret_access_key", c.secret_access_key.expose())?;
+                match &c.session_token {
+                    Some(tok) => e.set(&t, "aws_session_token", tok.expose())?,
+                    None => {
+                        e.remove_key(&t, "aws_session_token")?;
+                    }
+                }
+                Ok(())
+            })
+            .map_err(|e| CliError::new(Kind::ConfigFile, e.to_string()))?;
+            let until = c.expiration.map(|e| format!(", valid until {}", iso(e))).unwrap_or_default();
+            format!(
+                "Wrote temporary credentials for `{name}` to {}{until}.\n",
+                ctx.display_path(&ctx.paths.credentials.value).display()
+            )
+        }
+        _ => vars(&plan, &c)
+            .into_iter()
+            .map(|(k, v)| match format {
+                Format::Env => format!("export {k}={v}\n"),
+                Format::EnvNoExport => format!("{k}={v}\n"),
+                Format::Fish => format!("set -gx {k} \"{v}\"\n"),
+                Format::Powershell => format!("$Env:{k}=\"{v}\"\n"),
+                _ => format!("set {k}={v}\n"),
+            })
+            .collect(),
+    };
+    emit(out, &text)
+}
+
+pub fn credential_process(
+    ctx: &Context,
+    profile: Option<String>,
+    mfa_code: Option<String>,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let (_, c) = credentials(ctx, profile, mfa_code)?;
+    emit(out, &process_json(&c))
+}
+
+/// Runs a command with the profile's credentials in its environment.
+pub fn exec(
+    ctx: &Context,
+    profile: Option<String>,
+    mfa_code: Option<String>,
+    nested: bool,
+    argv: &[String],
+) -> Result<(), CliError> {
+    if let Some(p) = ctx.env.get("TOBIRA_EXEC_PROFILE")
+        && !nested
+    {
+        return Err(CliError::new(Kind::Usage, format!("already inside `tobira exec` for profile `{p}`"))
+            .hint("exit that shell first, or pass `--nested` to run one inside the other"));
+    }
+    let (program, args) =
+        argv.split_first().ok_or_else(|| CliError::new(Kind::Usage, "give the command to run after `--`"))?;
+    let (plan, c) = credentials(ctx, profile, mfa_code)?;
+    let mut cmd = std::process::Command::new(program);
+    cmd.args(args);
+    // Variables that would override the credentials are removed.
+    for v in [
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_SECURITY_TOKEN",
+        "AWS_CREDENTIAL_EXPIRATION",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_ROLE_ARN",
+        "AWS_ROLE_SESSION_NAME",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ] {
+        cmd.env_remove(v);
+    }
+    for (k, v) in vars(&plan, &c) {
+        cmd.env(k, v);
+    }
+    cmd.env("TOBIRA_EXEC_PROFILE", &plan.profile.value);
+    #[cfg(unix)]
+    {
+        // Replace this process: signals and the exit code are the command's own.
+        use std::os::unix::process::CommandExt;
+        let err = cmd.exec();
+        Err(CliError::new(Kind::Usage, format!("cannot run `{program}`: {err}")))
+    }
+    #[cfg(not(unix))]
+    {
+        let status = cmd.status().map_err(|e| CliError::new(Kind::Usage, format!("cannot run `{program}`: {e}")))?;
+        std::process::exit(status.code().unwrap_or(1));
+    }
+}
+
+pub fn whoami(
+    ctx: &Context,
+    profile: Option<String>,
+    mfa_code: Option<String>,
+    json_out: bool,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let (plan, c) = credentials(ctx, profile, mfa_code)?;
+    let me = runtime()?
+        .block_on(tobira_auth::creds::caller_identity(&plan, &c))
+        .map_err(|e| auth_error(e, &sso_chosen(&plan)))?;
+    let left = c.time_left(Timestamp::now()).map(human);
+    if json_out {
+        let v = serde_json::json!({
+            "profile": plan.profile.value, "account": me.0, "arn": me.1, "user_id": me.2,
+            "expiration": c.expiration.map(iso),
+        });
+        return emit(out, &(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"));
+    }
+    emit(
+        out,
+        &format!(
+            "profile   {}\naccount   {}\narn       {}\nuser id   {}\nexpires   {}\n",
+            plan.profile.value,
+            me.0,
+            me.1,
+            me.2,
+            left.map_or("never (long-term keys)".to_string(), |l| format!("in {l}"))
+        ),
+    )
+}

@@ -1,0 +1,231 @@
+//! Credentials for every profile kind against tobira-idc: SSO, SSO → role,
+//! IAM user + MFA (+ role), credential_process; export formats, exec,
+//! whoami, credential-process; caches shared with the AWS CLI.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
+use tobira_idc::Settings;
+use tobira_test_support::{IdcServer, Run, TestEnv, run};
+
+const TOBIRA: &str = env!("CARGO_BIN_EXE_tobira");
+const BOB_MFA_SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+
+fn config(tobira: &str) -> String {
+    format!(
+        "\
+[profile dev]
+sso_session = corp
+sso_account_id = 111111111111
+sso_role_name = ReadOnly
+region = eu-west-1
+[sso-session corp]
+sso_start_url = https://d-1234567890.awsapps.com/start
+sso_region = us-east-1
+sso_registration_scopes = sso:account:access
+[profile audit]
+role_arn = arn:aws:iam::123456789012:role/Audit
+source_profile = dev
+external_id = audit-ext-1
+[profile audit-long]
+role_arn = arn:aws:iam::123456789012:role/Audit
+source_profile = dev
+external_id = audit-ext-1
+duration_seconds = 7200
+[profile bob]
+region = us-east-1
+[profile bob-mfa]
+mfa_serial = arn:aws:iam::123456789012:mfa/bob-phone
+[profile switch]
+role_arn = arn:aws:iam::123456789012:role/Ops
+source_profile = bob
+mfa_serial = arn:aws:iam::123456789012:mfa/bob-phone
+region = us-east-1
+[profile viaproc]
+credential_process = {tobira} credential-process --profile dev
+region = us-east-1
+"
+    )
+}
+
+const CREDENTIALS: &str = "\
+[bob]
+aws_access_key_id = AKIAIOSFODNN7EXAMPLE
+aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+[bob-mfa]
+aws_access_key_id = AKIAIOSFODNN7EXAMPLE
+aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+";
+
+async fn setup() -> (IdcServer, TestEnv) {
+    let s = IdcServer::start(Settings { auto_approve: Some("alice".into()), ..Settings::default() }).await;
+    let mut t = TestEnv::new();
+    t.write_config(&config(TOBIRA)).write_credentials(CREDENTIALS);
+    t.env("AWS_ENDPOINT_URL", &s.url);
+    (s, t)
+}
+
+fn tobira(t: &TestEnv, args: &[&str]) -> Run {
+    let mut cmd = t.command(TOBIRA);
+    cmd.args(args);
+    run(cmd)
+}
+
+fn code(s: &IdcServer, offset: i64) -> String {
+    let secret = tobira_idc::totp::decode_secret(BOB_MFA_SECRET).unwrap();
+    tobira_idc::totp::code_at_step(&secret, s.idc.clock().now_s().div_euclid(30) + offset, 6)
+}
+
+fn login(t: &TestEnv) {
+    let r = tobira(t, &["login", "--sso-session", "corp", "--use-device-code", "--no-browser"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sso_profile_exports_in_every_format_from_the_shared_cache() {
+    let (s, t) = setup().await;
+    let r = tobira(&t, &["credential-process", "--profile", "dev"]);
+    assert_eq!(r.code, Some(7));
+    assert_eq!(
+        r.stderr,
+        "tobira: Error loading SSO Token: Token for corp does not exist (sign in with `tobira login --sso-session corp`)\n"
+    );
+    login(&t);
+    let r = tobira(&t, &["export", "--profile", "dev"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert!(lines[0].starts_with("export AWS_ACCESS_KEY_ID=ASIA"), "{}", r.stdout);
+    assert!(lines[1].starts_with("export AWS_SECRET_ACCESS_KEY="));
+    assert!(lines[2].starts_with("export AWS_SESSION_TOKEN="));
+    assert!(lines[3].starts_with("export AWS_CREDENTIAL_EXPIRATION=") && lines[3].ends_with("+00:00"));
+    assert_eq!(&lines[4..], ["export AWS_REGION=eu-west-1", "export AWS_DEFAULT_REGION=eu-west-1"]);
+    // Cached as the AWS CLI caches SSO role credentials: the next call is local.
+    let cache = t.aws_dir().join("cli/cache").join(tobira_cache::keys::sso_role_credentials_file_name(
+        "111111111111",
+        "ReadOnly",
+        tobira_cache::SsoKey::Session("corp"),
+    ));
+    assert!(
+        std::fs::read_to_string(&cache)
+            .unwrap()
+            .starts_with("{\"ProviderType\": \"sso\", \"Credentials\": {\"AccessKeyId\": \"ASIA")
+    );
+    let calls = s.idc.count("GetRoleCredentials");
+    let key = lines[0].trim_start_matches("export AWS_ACCESS_KEY_ID=");
+    for (format, first) in [
+        ("env-no-export", format!("AWS_ACCESS_KEY_ID={key}")),
+        ("fish", format!("set -gx AWS_ACCESS_KEY_ID \"{key}\"")),
+        ("powershell", format!("$Env:AWS_ACCESS_KEY_ID=\"{key}\"")),
+        ("windows-cmd", format!("set AWS_ACCESS_KEY_ID={key}")),
+        ("process", "{".to_string()),
+    ] {
+        let r = tobira(&t, &["export", "--profile", "dev", "--format", format]);
+        assert_eq!(r.stdout.lines().next(), Some(first.as_str()), "{format}");
+    }
+    assert_eq!(s.idc.count("GetRoleCredentials"), calls, "served from ~/.aws/cli/cache");
+    let r = tobira(&t, &["credential-process", "--profile", "dev"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["Version"], 1);
+    assert_eq!(v["AccountId"], "111111111111");
+    assert!(r.stdout.starts_with("{\n  \"Version\": 1,\n  \"AccessKeyId\": \"ASIA"), "{}", r.stdout);
+    let r = tobira(&t, &["whoami", "--profile", "dev", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(v["arn"].as_str().unwrap().contains(":assumed-role/AWSReservedSSO_ReadOnly_"), "{v}");
+    // credential_process chaining into tobira itself.
+    let r = tobira(&t, &["whoami", "--profile", "viaproc", "--json"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["account"], "111111111111");
+    // credentials-file: [dev] in the credentials file, through the editor.
+    let r = tobira(&t, &["export", "--profile", "dev", "--format", "credentials-file"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let creds = std::fs::read_to_string(t.credentials_path()).unwrap();
+    assert!(creds.starts_with(CREDENTIALS), "the rest is kept");
+    assert!(creds.contains("[dev]\naws_access_key_id = ASIA"), "{creds}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn role_chains_mfa_sessions_and_their_errors() {
+    let (s, t) = setup().await;
+    login(&t);
+    let r = tobira(&t, &["whoami", "--profile", "audit"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(r.stdout.contains("arn       arn:aws:sts::123456789012:assumed-role/Audit/tobira-"), "{}", r.stdout);
+    let r = tobira(&t, &["whoami", "--profile", "audit-long"]);
+    assert_eq!(r.code, Some(5), "{r:?}");
+    assert!(r.stderr.contains("1 hour session limit for roles assumed by role chaining"), "{}", r.stderr);
+    assert!(r.stderr.contains("set `duration_seconds = 3600` or less in profile `audit-long`"), "{}", r.stderr);
+
+    // MFA: no terminal and no --mfa-code → a clear error, no prompt.
+    let r = tobira(&t, &["whoami", "--profile", "switch"]);
+    assert_eq!(r.code, Some(6), "{r:?}");
+    assert!(r.stderr.contains("give it with `--mfa-code CODE`"), "{}", r.stderr);
+    let r = tobira(&t, &["whoami", "--profile", "switch", "--mfa-code", "000000"]);
+    assert_eq!(r.code, Some(8), "{r:?}");
+    assert!(r.stderr.contains("MultiFactorAuthentication failed"), "{}", r.stderr);
+    let r = tobira(&t, &["whoami", "--profile", "switch", "--mfa-code", &code(&s, 0)]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(r.stdout.contains("assumed-role/Ops/"), "{}", r.stdout);
+    // The role is cached (AWS CLI layout): no code needed until it expires.
+    let r = tobira(&t, &["export", "--profile", "switch"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+
+    // Keys + mfa_serial: an MFA session (GetSessionToken), one code per session.
+    let r = tobira(&t, &["whoami", "--profile", "bob-mfa", "--mfa-code", &code(&s, -1)]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(r.stdout.contains("arn       arn:aws:iam::123456789012:user/bob"), "{}", r.stdout);
+    let before = s.idc.count("GetSessionToken");
+    let r = tobira(&t, &["export", "--profile", "bob-mfa", "--format", "process"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(s.idc.count("GetSessionToken"), before, "the MFA session is reused");
+    assert!(r.stdout.contains("\"SessionToken\""));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn exec_passes_credentials_and_exit_codes_and_refuses_nesting() {
+    let (_s, mut t) = setup().await;
+    login(&t);
+    t.env("AWS_PROFILE", "dev");
+    let r = tobira(
+        &t,
+        &[
+            "exec",
+            "--",
+            "sh",
+            "-c",
+            "echo \"$AWS_ACCESS_KEY_ID|${AWS_PROFILE:-unset}|$TOBIRA_EXEC_PROFILE|$AWS_REGION\"; exit 3",
+        ],
+    );
+    assert_eq!(r.code, Some(3), "{r:?}");
+    let parts: Vec<&str> = r.stdout.trim().split('|').collect();
+    assert!(parts[0].starts_with("ASIA"), "{}", r.stdout);
+    assert_eq!(&parts[1..], ["unset", "dev", "eu-west-1"]);
+    t.env("TOBIRA_EXEC_PROFILE", "dev");
+    let r = tobira(&t, &["exec", "--", "true"]);
+    assert_eq!(r.code, Some(2));
+    assert!(r.stderr.starts_with("error: already inside `tobira exec` for profile `dev`"), "{}", r.stderr);
+    assert_eq!(tobira(&t, &["exec", "--nested", "--", "true"]).code, Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_aws_cli_uses_tobira_as_credential_process_and_reuses_its_role_cache() {
+    let (s, t) = setup().await;
+    login(&t);
+    let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin");
+    #[allow(clippy::disallowed_methods)] // test switch
+    if !venv.join("aws").exists() && std::env::var_os("TOBIRA_SKIP_INTEROP").is_some() {
+        return;
+    }
+    let aws = |args: &[&str]| {
+        let mut cmd = t.command(venv.join("python"));
+        cmd.arg(venv.join("aws")).args(args);
+        run(cmd)
+    };
+    let r = aws(&["sts", "get-caller-identity", "--profile", "viaproc"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(r.stdout.contains("AWSReservedSSO_ReadOnly_"), "{}", r.stdout);
+    // tobira assumes Ops with MFA and caches it; the AWS CLI then uses that
+    // entry instead of asking for a code (stdin is empty, no terminal).
+    assert_eq!(tobira(&t, &["export", "--profile", "switch", "--mfa-code", &code(&s, 1)]).code, Some(0));
+    let r = aws(&["sts", "get-caller-identity", "--profile", "switch"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(r.stdout.contains("assumed-role/Ops/tobira-"), "{}", r.stdout);
+}
