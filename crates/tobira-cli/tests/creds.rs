@@ -229,3 +229,25 @@ async fn the_aws_cli_uses_tobira_as_credential_process_and_reuses_its_role_cache
     assert_eq!(r.code, Some(0), "{r:?}");
     assert!(r.stdout.contains("assumed-role/Ops/tobira-"), "{}", r.stdout);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_mfa_prompt_reads_the_terminal_even_when_stdout_is_piped() {
+    let (s, t) = setup().await;
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/pty_drive.py");
+    let code = code(&s, 0);
+    let steps = serde_json::json!([
+        {"expect": "Enter MFA code for arn:aws:iam::123456789012:mfa/bob-phone: "},
+        {"send": format!("{code}\r")},
+    ]);
+    // stdout of tobira goes to a file (a pipe, as in `$(tobira export)`); the
+    // prompt still appears on the terminal and the code is read from it.
+    let out = t.home().join("exported");
+    let shell = format!("{TOBIRA} export --profile switch > {}", out.display());
+    let mut cmd = t.command("python3");
+    cmd.arg(script).arg(steps.to_string()).arg("--").args(["sh", "-c", &shell]);
+    let r = run(cmd);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let exported = std::fs::read_to_string(out).unwrap();
+    assert!(exported.starts_with("export AWS_ACCESS_KEY_ID=ASIA"), "{exported}");
+    assert!(!exported.contains("Enter MFA code"), "the prompt is not part of the data");
+}
