@@ -251,3 +251,47 @@ async fn the_mfa_prompt_reads_the_terminal_even_when_stdout_is_piped() {
     assert!(exported.starts_with("export AWS_ACCESS_KEY_ID=ASIA"), "{exported}");
     assert!(!exported.contains("Enter MFA code"), "the prompt is not part of the data");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn expired_mfa_sessions_ask_again_and_broken_chains_explain_themselves() {
+    let (s, t) = setup().await;
+    assert_eq!(tobira(&t, &["export", "--profile", "bob-mfa", "--mfa-code", &code(&s, 0)]).code, Some(0));
+    // Make the cached MFA session nearly expired: the next use needs a new code.
+    let dir = t.aws_dir().join("tobira/mfa-sessions");
+    let entry = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .unwrap();
+    let text = std::fs::read_to_string(&entry).unwrap();
+    let soon = (jiff::Timestamp::now() + jiff::SignedDuration::from_mins(5)).strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let expiring = regex_free_replace_expiration(&text, &soon);
+    std::fs::write(&entry, expiring).unwrap();
+    let r = tobira(&t, &["export", "--profile", "bob-mfa"]);
+    assert_eq!(r.code, Some(6), "{r:?}");
+    assert!(r.stderr.contains("an MFA code for arn:aws:iam::123456789012:mfa/bob-phone is needed"), "{}", r.stderr);
+    assert_eq!(tobira(&t, &["export", "--profile", "bob-mfa", "--mfa-code", &code(&s, 1)]).code, Some(0));
+
+    // A chain loop and a missing source profile: resolution errors, exit 5.
+    let mut broken = TestEnv::new();
+    broken.write_config("[profile a]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = b\n[profile b]\nrole_arn = arn:aws:iam::1:role/y\nsource_profile = a\n[profile c]\nrole_arn = arn:aws:iam::1:role/z\nsource_profile = nope\n");
+    broken.env("AWS_ENDPOINT_URL", &s.url);
+    let r = tobira(&broken, &["export", "--profile", "a"]);
+    assert_eq!(r.code, Some(5));
+    assert!(r.stderr.starts_with("error: Infinite loop in credential configuration detected. Attempting to load from profile a which has already been visited. Visited profiles: ['a', 'b']"), "{}", r.stderr);
+    let r = tobira(&broken, &["credential-process", "--profile", "c"]);
+    assert_eq!(r.code, Some(5));
+    assert!(
+        r.stderr.starts_with("tobira: The source_profile \"nope\" referenced in the profile \"c\" does not exist."),
+        "{}",
+        r.stderr
+    );
+}
+
+/// Replaces the value of "Expiration" in a cache entry.
+fn regex_free_replace_expiration(text: &str, new: &str) -> String {
+    let key = "\"Expiration\": \"";
+    let start = text.find(key).unwrap() + key.len();
+    let end = start + text[start..].find('"').unwrap();
+    format!("{}{}{}", &text[..start], new, &text[end..])
+}
