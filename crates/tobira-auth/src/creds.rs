@@ -253,11 +253,47 @@ async fn run_step(
         Step::Login { profile, .. } => Err(AuthError::Credentials(format!(
             "profile `{profile}` uses `login_session` (`aws login`), which tobira cannot refresh yet; use `aws login` for it"
         ))),
-        Step::CredentialSource { profile, source } => Err(AuthError::Credentials(format!(
-            "profile `{profile}` takes credentials from `{}` (instance or container metadata), which tobira does not fetch yet",
-            source.value
-        ))),
+        Step::CredentialSource { source, .. } => credential_source(&source.value).await,
     }
+}
+
+/// `credential_source = Ec2InstanceMetadata | EcsContainer`: the SDK's own
+/// IMDSv2 and container providers (they read their standard variables:
+/// `AWS_CONTAINER_CREDENTIALS_*`, `AWS_EC2_METADATA_*`).
+async fn credential_source(source: &str) -> Result<Credentials, AuthError> {
+    use aws_credential_types::provider::ProvideCredentials;
+    let config = aws_config::provider_config::ProviderConfig::default().with_http_client(crate::http_client());
+    let result = if source == "EcsContainer" {
+        aws_config::ecs::EcsCredentialsProvider::builder().configure(&config).build().provide_credentials().await
+    } else {
+        aws_config::imds::credentials::ImdsCredentialsProvider::builder()
+            .configure(&config)
+            .build()
+            .provide_credentials()
+            .await
+    };
+    let c = result.map_err(|e| {
+        AuthError::Credentials(format!("Error when retrieving credentials from {source}: {}", aws_error_chain(&e)))
+    })?;
+    Ok(Credentials {
+        access_key_id: c.access_key_id().to_string(),
+        secret_access_key: Secret::new(c.secret_access_key()),
+        session_token: c.session_token().map(Secret::new),
+        expiration: c.expiry().and_then(|t| Timestamp::try_from(t).ok()),
+        account_id: c.account_id().map(|a| a.as_str().to_string()),
+    })
+}
+
+/// An error and its causes on one line.
+fn aws_error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        cur = s.source();
+    }
+    text
 }
 
 /// GetSessionToken with an MFA code, cached per access key and device.

@@ -295,3 +295,74 @@ fn regex_free_replace_expiration(text: &str, new: &str) -> String {
     let end = start + text[start..].find('"').unwrap();
     format!("{}{}{}", &text[..start], new, &text[end..])
 }
+
+/// A metadata server on 127.0.0.1:0 (ECS container endpoint and IMDSv2)
+/// handing out the given credentials; stops with the test's runtime.
+async fn metadata_server(key: String, secret: String, token: String) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = listener.accept().await else { return };
+            let (key, secret, token) = (key.clone(), secret.clone(), token.clone());
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let n = s.read(&mut buf).await.unwrap_or(0);
+                let req = String::from_utf8_lossy(&buf[..n]).to_string();
+                let line = req.lines().next().unwrap_or("");
+                let creds = serde_json::json!({
+                    "Code": "Success", "Type": "AWS-HMAC", "LastUpdated": "2026-01-01T00:00:00Z",
+                    "AccessKeyId": key, "SecretAccessKey": secret, "Token": token, "Expiration": "2099-01-01T00:00:00Z",
+                })
+                .to_string();
+                let (status, body) = if line.starts_with("PUT /latest/api/token") {
+                    ("200 OK", "imds-session-token".to_string())
+                } else if line.starts_with("GET /latest/meta-data/iam/security-credentials/ ") {
+                    ("200 OK", "instance-role".to_string())
+                } else if line.starts_with("GET /latest/meta-data/iam/security-credentials/instance-role ")
+                    || line.starts_with("GET /ecs-creds ")
+                {
+                    ("200 OK", creds)
+                } else {
+                    ("404 Not Found", String::new())
+                };
+                // IMDSv2 token responses carry their lifetime.
+                let ttl = if line.starts_with("PUT ") { "x-aws-ec2-metadata-token-ttl-seconds: 21600\r\n" } else { "" };
+                let resp = format!(
+                    "HTTP/1.1 {status}\r\n{ttl}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = s.write_all(resp.as_bytes()).await;
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn credential_source_from_container_and_instance_metadata() {
+    let (s, mut t) = setup().await;
+    // Temporary credentials tobira-idc knows (bob's MFA session) stand in for
+    // what ECS or EC2 would hand out.
+    let r = tobira(&t, &["export", "--profile", "bob-mfa", "--format", "process", "--mfa-code", &code(&s, 0)]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let (key, secret, token) = (
+        v["AccessKeyId"].as_str().unwrap(),
+        v["SecretAccessKey"].as_str().unwrap(),
+        v["SessionToken"].as_str().unwrap(),
+    );
+    let md = metadata_server(key.into(), secret.into(), token.into()).await;
+    let mut config = config(TOBIRA);
+    config.push_str("[profile from-ecs]\nrole_arn = arn:aws:iam::123456789012:role/Audit\ncredential_source = EcsContainer\nexternal_id = audit-ext-1\nrole_session_name = ecs\n");
+    config.push_str("[profile from-ec2]\nrole_arn = arn:aws:iam::123456789012:role/Audit\ncredential_source = Ec2InstanceMetadata\nexternal_id = audit-ext-1\nrole_session_name = ec2\n");
+    t.write_config(&config);
+    t.env("AWS_CONTAINER_CREDENTIALS_FULL_URI", &format!("{md}/ecs-creds"));
+    t.env("AWS_EC2_METADATA_DISABLED", "false").env("AWS_EC2_METADATA_SERVICE_ENDPOINT", &md);
+    for (profile, session) in [("from-ecs", "ecs"), ("from-ec2", "ec2")] {
+        let r = tobira(&t, &["whoami", "--profile", profile, "--json"]);
+        assert_eq!(r.code, Some(0), "{profile}: {r:?}");
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!(v["arn"], format!("arn:aws:sts::123456789012:assumed-role/Audit/{session}"));
+    }
+}
