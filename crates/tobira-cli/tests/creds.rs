@@ -366,3 +366,32 @@ async fn credential_source_from_container_and_instance_metadata() {
         assert_eq!(v["arn"], format!("arn:aws:sts::123456789012:assumed-role/Audit/{session}"));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tobira_reuses_the_role_credentials_the_aws_cli_cached() {
+    let (s, t) = setup().await;
+    let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin");
+    #[allow(clippy::disallowed_methods)] // test switch
+    if !venv.join("aws").exists() && std::env::var_os("TOBIRA_SKIP_INTEROP").is_some() {
+        return;
+    }
+    // The AWS CLI v1 assumes Ops with a TOTP code typed on stdin (no terminal).
+    let mut cmd = t.command(venv.join("python"));
+    cmd.arg(venv.join("aws")).args(["sts", "get-caller-identity", "--profile", "switch"]);
+    cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "{}", code(&s, 0)).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // tobira finds the AWS CLI's cache entry: no code, no AssumeRole call.
+    let calls = s.idc.count("AssumeRole");
+    let r = tobira(&t, &["export", "--profile", "switch", "--format", "process"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(s.idc.count("AssumeRole"), calls);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["AccountId"], "123456789012");
+}
