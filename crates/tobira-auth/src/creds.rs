@@ -123,8 +123,11 @@ pub async fn execute(plan: &Plan, ctx: &ExecContext, mfa: &mut dyn MfaPrompt) ->
             break;
         }
     }
+    // The serial of an MFA session in the chain: a role that wants the same
+    // device is satisfied by it (MFA is present), so the user types one code.
+    let mut mfa_done: Option<String> = None;
     for step in &plan.steps[start..] {
-        current = Some(run_step(plan, step, current.as_ref(), ctx, mfa).await?);
+        current = Some(run_step(plan, step, current.as_ref(), ctx, mfa, &mut mfa_done).await?);
     }
     current.ok_or_else(|| AuthError::Credentials("the plan has no credential steps".into()))
 }
@@ -135,6 +138,7 @@ async fn run_step(
     source: Option<&Credentials>,
     ctx: &ExecContext,
     mfa: &mut dyn MfaPrompt,
+    mfa_done: &mut Option<String>,
 ) -> Result<Credentials, AuthError> {
     let cli = CredentialCache::cli(&ctx.home);
     match step {
@@ -150,7 +154,9 @@ async fn run_step(
                 // A profile's keys plus `mfa_serial`: an MFA session, one code
                 // per session, shared by every profile using these keys.
                 Some(serial) if matches!(step, Step::Static(_)) => {
-                    mfa_session(plan, &keys, &serial.value, ctx, mfa).await
+                    let session = mfa_session(plan, &keys, &serial.value, ctx, mfa).await?;
+                    *mfa_done = Some(serial.value.clone());
+                    Ok(session)
                 }
                 _ => Ok(keys),
             }
@@ -197,7 +203,9 @@ async fn run_step(
             if let Some(si) = &a.source_identity {
                 req = req.source_identity(&si.value);
             }
-            if let Some(serial) = &a.mfa_serial {
+            if let Some(serial) = &a.mfa_serial
+                && mfa_done.as_deref() != Some(serial.value.as_str())
+            {
                 req = req.serial_number(&serial.value).token_code(mfa.code(&serial.value)?);
             }
             let out = req.send().await.map_err(|e| match service_error("AssumeRole", e) {

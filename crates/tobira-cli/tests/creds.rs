@@ -39,6 +39,10 @@ role_arn = arn:aws:iam::123456789012:role/Ops
 source_profile = bob
 mfa_serial = arn:aws:iam::123456789012:mfa/bob-phone
 region = us-east-1
+[profile switch-via-session]
+role_arn = arn:aws:iam::123456789012:role/Ops
+source_profile = bob-mfa
+mfa_serial = arn:aws:iam::123456789012:mfa/bob-phone
 [profile viaproc]
 credential_process = {tobira} credential-process --profile dev
 region = us-east-1
@@ -394,4 +398,16 @@ async fn tobira_reuses_the_role_credentials_the_aws_cli_cached() {
     assert_eq!(s.idc.count("AssumeRole"), calls);
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["AccountId"], "123456789012");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_code_for_an_mfa_session_and_the_role_behind_it() {
+    let (s, t) = setup().await;
+    // keys + mfa_serial → MFA session; the role wants the same device: the
+    // session satisfies it, so one code is enough (a second would be refused).
+    let r = tobira(&t, &["whoami", "--profile", "switch-via-session", "--mfa-code", &code(&s, 0), "--json"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(v["arn"].as_str().unwrap().contains(":assumed-role/Ops/"), "{v}");
+    assert_eq!(s.idc.count("GetSessionToken"), 1);
 }
