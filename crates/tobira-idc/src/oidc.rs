@@ -315,7 +315,11 @@ pub(crate) fn create_session(idc: &Idc, user: &str) -> Result<String, OidcError>
 
 pub(crate) fn decide_device(idc: &Idc, user_code: &str, user: &str, approve: bool) -> Result<(), String> {
     let code = user_code.trim().to_ascii_uppercase().replace(' ', "");
-    let code = if code.len() == 8 && !code.contains('-') { format!("{}-{}", &code[..4], &code[4..]) } else { code };
+    let code = if code.is_ascii() && code.len() == 8 && !code.contains('-') {
+        format!("{}-{}", &code[..4], &code[4..])
+    } else {
+        code
+    };
     let now = idc.clock().now_s();
     let found: Option<(String, i64)> = idc
         .store()

@@ -461,7 +461,7 @@ fn canonical_query(query: Option<&str>) -> String {
 
 /// `20261122T002910Z` → unix seconds.
 fn parse_amz_date(s: &str) -> Option<i64> {
-    if s.len() != 16 || !s.ends_with('Z') || s.as_bytes()[8] != b'T' {
+    if !s.is_ascii() || s.len() != 16 || !s.ends_with('Z') || s.as_bytes()[8] != b'T' {
         return None;
     }
     let rfc = format!("{}-{}-{}T{}:{}:{}Z", &s[0..4], &s[4..6], &s[6..8], &s[9..11], &s[11..13], &s[13..15]);
@@ -669,6 +669,7 @@ mod tests {
                 .is_none()
         );
         assert_eq!(parse_amz_date("20261122T002910Z"), Some(1_795_307_350));
+        assert_eq!(parse_amz_date("2026112T0029é0Z"), None, "non-ASCII input is refused, not sliced");
     }
 
     #[test]

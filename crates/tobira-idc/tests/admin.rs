@@ -99,3 +99,12 @@ async fn expired_state_is_swept_so_memory_stays_bounded() {
     let _ = portal(&s.url).list_accounts().access_token("x").send().await;
     assert_eq!(rows(&s.idc), 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn odd_user_codes_are_refused_not_panicked_on() {
+    let s = demo().await;
+    // "AAAéBBB" is 8 bytes with a character across byte 4.
+    for code in ["AAAéBBB", "ééééé", "", "ABCD-EFGH-IJKL", "🙂🙂"] {
+        assert!(s.idc.approve_device(code, "alice").is_err(), "{code}");
+    }
+}
