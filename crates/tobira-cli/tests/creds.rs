@@ -254,6 +254,8 @@ async fn the_mfa_prompt_reads_the_terminal_even_when_stdout_is_piped() {
     let exported = std::fs::read_to_string(out).unwrap();
     assert!(exported.starts_with("export AWS_ACCESS_KEY_ID=ASIA"), "{exported}");
     assert!(!exported.contains("Enter MFA code"), "the prompt is not part of the data");
+    assert!(r.stdout.contains("Enter MFA code for arn:aws:iam::123456789012:mfa/bob-phone: "), "{}", r.stdout);
+    assert!(!r.stdout.contains(&code), "the code is not echoed on the terminal: {}", r.stdout);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

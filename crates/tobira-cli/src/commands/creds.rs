@@ -30,14 +30,33 @@ impl MfaPrompt for TerminalMfa {
         };
         #[cfg(unix)]
         {
-            use std::io::{BufRead, BufReader};
-            let tty = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty").map_err(|_| no_tty())?;
-            let mut writer = tty.try_clone().map_err(|_| no_tty())?;
-            write!(writer, "Enter MFA code for {serial}: ").map_err(|_| no_tty())?;
-            writer.flush().map_err(|_| no_tty())?;
-            let mut line = String::new();
-            BufReader::new(tty).read_line(&mut line).map_err(|_| no_tty())?;
-            Ok(line.trim().to_string())
+            use std::io::Read;
+            let mut tty = std::fs::OpenOptions::new().read(true).write(true).open("/dev/tty").map_err(|_| no_tty())?;
+            write!(tty, "Enter MFA code for {serial}: ").map_err(|_| no_tty())?;
+            tty.flush().map_err(|_| no_tty())?;
+            // Not echoed (like getpass): raw mode for the read, restored after.
+            let raw = crossterm::terminal::enable_raw_mode().is_ok();
+            let mut code = String::new();
+            let mut byte = [0u8; 1];
+            let outcome = loop {
+                match tty.read(&mut byte) {
+                    Ok(0) | Err(_) => break Err(no_tty()),
+                    Ok(_) => match byte[0] {
+                        b'\r' | b'\n' => break Ok(code.trim().to_string()),
+                        3 => break Err(AuthError::Credentials("cancelled at the MFA prompt".into())),
+                        8 | 127 => {
+                            code.pop();
+                        }
+                        b if b.is_ascii_graphic() => code.push(char::from(b)),
+                        _ => {}
+                    },
+                }
+            };
+            if raw {
+                let _ = crossterm::terminal::disable_raw_mode();
+            }
+            let _ = write!(tty, "\r\n");
+            outcome
         }
         #[cfg(not(unix))]
         {
