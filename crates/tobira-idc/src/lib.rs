@@ -9,6 +9,7 @@
 mod admin;
 pub mod directory;
 mod oidc;
+mod pages;
 mod portal;
 pub mod store;
 mod sts;
@@ -205,6 +206,12 @@ impl Idc {
             .route("/device_authorization", post(oidc::start_device_authorization))
             .route("/token", post(oidc::create_token))
             .route("/authorize", get(oidc::authorize))
+            .route("/authorize/decision", post(pages::post_authorize_decision))
+            .route("/signin", get(pages::get_signin).post(pages::post_signin))
+            .route("/signout", post(pages::post_signout))
+            .route("/device", get(pages::get_device))
+            .route("/device/confirm", post(pages::post_device_confirm))
+            .route("/device/decision", post(pages::post_device_decision))
             .route("/federation/credentials", get(portal::get_role_credentials))
             .route("/assignment/accounts", get(portal::list_accounts))
             .route("/assignment/roles", get(portal::list_account_roles))
@@ -332,10 +339,10 @@ impl Idc {
     /// Revokes every sign-in session of a user; tokens and credentials
     /// derived from them stop working at once. Returns how many were active.
     pub fn revoke_user_sessions(&self, user: &str) -> Result<usize, String> {
-        self.inner
-            .store
-            .conn()
-            .execute("UPDATE sessions SET revoked = 1 WHERE user_name = ?1 AND revoked = 0", [user])
+        let conn = self.inner.store.conn();
+        // The browser is signed out too.
+        conn.execute("UPDATE web_sessions SET revoked = 1 WHERE user_name = ?1", [user]).map_err(|e| e.to_string())?;
+        conn.execute("UPDATE sessions SET revoked = 1 WHERE user_name = ?1 AND revoked = 0", [user])
             .map_err(|e| e.to_string())
     }
 

@@ -192,6 +192,7 @@ pub(crate) async fn register_client(State(idc): State<Idc>, body: Bytes) -> Resu
 /// A registered client, once its secret has been checked.
 struct Client {
     id: String,
+    name: String,
     scopes: Vec<String>,
     grant_types: Vec<String>,
     redirect_uris: Vec<String>,
@@ -214,7 +215,7 @@ fn load_client(idc: &Idc, id: &str) -> Result<Option<(Client, String, i64)>, Oid
         .store()
         .conn()
         .query_row(
-            "SELECT client_secret, scopes, grant_types, redirect_uris, expires_at FROM clients WHERE client_id = ?1",
+            "SELECT client_secret, scopes, grant_types, redirect_uris, expires_at, client_name FROM clients WHERE client_id = ?1",
             [id],
             |r| {
                 Ok((
@@ -223,15 +224,17 @@ fn load_client(idc: &Idc, id: &str) -> Result<Option<(Client, String, i64)>, Oid
                     r.get::<_, String>(2)?,
                     r.get::<_, String>(3)?,
                     r.get::<_, i64>(4)?,
+                    r.get::<_, String>(5)?,
                 ))
             },
         )
         .optional()?;
-    Ok(row.map(|(secret, scopes, grants, redirects, expires)| {
+    Ok(row.map(|(secret, scopes, grants, redirects, expires, name)| {
         let list = |s: &str| serde_json::from_str::<Vec<String>>(s).unwrap_or_default();
         (
             Client {
                 id: id.to_string(),
+                name,
                 scopes: list(&scopes),
                 grant_types: list(&grants),
                 redirect_uris: list(&redirects),
@@ -546,7 +549,12 @@ fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
 /// is redirected at once; otherwise the request waits (the page refreshes
 /// itself) until it is approved — headless with [`Idc::approve_authorization`]
 /// or `tobira-idc approve`.
-pub(crate) async fn authorize(State(idc): State<Idc>, Query(q): Query<AuthorizeQuery>) -> Response {
+pub(crate) async fn authorize(
+    State(idc): State<Idc>,
+    headers: axum::http::HeaderMap,
+    uri: axum::http::Uri,
+    Query(q): Query<AuthorizeQuery>,
+) -> Response {
     let _ = idc.fault("Authorize", false).await;
     let bad = |m: &str| page(StatusCode::BAD_REQUEST, "Invalid authorization request", m);
     let (Some(client_id), Some(redirect_uri), Some(state), Some(challenge)) =
@@ -646,15 +654,20 @@ pub(crate) async fn authorize(State(idc): State<Idc>, Query(q): Query<AuthorizeQ
             "This authorization request was already completed; start the login again.",
         ),
         _ => {
-            let html = format!(
-                "<!doctype html><html><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"1\">\
-                 <title>Waiting for approval</title></head><body><h1>Waiting for approval</h1>\
-                 <p>Authorization request <code id=\"request-id\">{id}</code> is waiting to be approved.</p>\
-                 <p>Approve it with <code>tobira-idc approve --request {id} --user NAME</code>; this page continues by itself.</p>\
-                 </body></html>",
-                id = html_escape(&request_id)
-            );
-            (StatusCode::OK, Html(html)).into_response()
+            // A person: sign in, then the consent page. Headless: approve the
+            // request id with `tobira-idc approve --request ID --user NAME`.
+            let back = uri.path_and_query().map_or("/authorize".to_string(), |pq| pq.as_str().to_string());
+            match crate::pages::web_user(&idc, &headers) {
+                Some((_, csrf)) => crate::pages::authorize_consent(&client.name, &request_id, &back, &csrf),
+                None => crate::pages::signin_page(
+                    &back,
+                    None,
+                    &format!(
+                        "<p class=\"note\">Authorization request <code id=\"request-id\">{id}</code>. Without a browser: <code>tobira-idc approve --request {id} --user NAME</code>.</p>",
+                        id = html_escape(&request_id)
+                    ),
+                ),
+            }
         }
     }
 }

@@ -44,6 +44,11 @@ const MIGRATIONS: &[&str] = &[
         role_arn TEXT, chained INTEGER NOT NULL, mfa INTEGER NOT NULL,
         session_id TEXT, expires_at INTEGER NOT NULL, source_identity TEXT);
      CREATE TABLE totp_used (device TEXT NOT NULL, step INTEGER NOT NULL, PRIMARY KEY (device, step));",
+    // 2: browser sign-in sessions of the web pages, and failed sign-ins (rate limit)
+    "CREATE TABLE web_sessions (
+        id TEXT PRIMARY KEY, user_name TEXT NOT NULL, csrf TEXT NOT NULL,
+        created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
+     CREATE TABLE signin_failures (user_name TEXT NOT NULL, at INTEGER NOT NULL);",
 ];
 
 /// The database, shared by all requests. Each call holds the connection for

@@ -1,0 +1,248 @@
+//! The sign-in, device-code and consent pages over HTTP, as a browser without
+//! JavaScript uses them (cookies, forms, redirects), and their security rules.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::*;
+use tobira_idc::{Directory, Settings};
+
+const ALICE_PASSWORD: &str = "correct horse battery staple";
+const ALICE_MFA_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+
+/// A cookie-keeping client of the pages.
+struct Browser {
+    url: String,
+    cookies: BTreeMap<String, String>,
+}
+
+impl Browser {
+    fn new(url: &str) -> Browser {
+        Browser { url: url.to_string(), cookies: BTreeMap::new() }
+    }
+
+    fn absorb(&mut self, head: &str) {
+        for line in head.lines() {
+            let Some((k, v)) = line.split_once(':') else { continue };
+            if !k.eq_ignore_ascii_case("set-cookie") {
+                continue;
+            }
+            let pair = v.trim().split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() || v.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_string(), value.to_string());
+            }
+        }
+    }
+
+    fn cookie_header(&self) -> Vec<(String, String)> {
+        if self.cookies.is_empty() {
+            return vec![];
+        }
+        let c: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        vec![("Cookie".to_string(), c.join("; "))]
+    }
+
+    async fn get(&mut self, path: &str) -> (u16, String, String) {
+        let (status, head, body) = http(&self.url, "GET", path, &self.cookie_header(), "").await;
+        self.absorb(&head);
+        (status, head, body)
+    }
+
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> (u16, String, String) {
+        let body = serde_urlencoded::to_string(fields).unwrap();
+        let mut headers = self.cookie_header();
+        headers.push(("Content-Type".into(), "application/x-www-form-urlencoded".into()));
+        let (status, head, body) = http(&self.url, "POST", path, &headers, &body).await;
+        self.absorb(&head);
+        (status, head, body)
+    }
+}
+
+fn field(body: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = body.find(&marker).unwrap_or_else(|| panic!("no field {name} in {body}")) + marker.len();
+    let end = start + body[start..].find('"').unwrap();
+    body[start..end]
+        .replace("&amp;", "&")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&#39;", "'")
+}
+
+fn location(head: &str) -> String {
+    head.lines()
+        .find_map(|l| {
+            l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("location")).map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap()
+}
+
+fn alice_code(s: &Server, offset: i64) -> String {
+    let secret = tobira_idc::totp::decode_secret(ALICE_MFA_SECRET).unwrap();
+    tobira_idc::totp::code_at_step(&secret, s.idc.clock().now_s().div_euclid(30) + offset, 6)
+}
+
+/// Signs in from the page at `path` (which shows the sign-in form).
+async fn sign_in(b: &mut Browser, s: &Server, path: &str) -> (u16, String, String) {
+    let (status, _, page) = b.get(path).await;
+    assert_eq!(status, 200, "{page}");
+    let (csrf, next) = (field(&page, "csrf"), field(&page, "next"));
+    let code = alice_code(s, 0);
+    b.post(
+        "/signin",
+        &[("csrf", &csrf), ("next", &next), ("username", "alice"), ("password", ALICE_PASSWORD), ("mfa_code", &code)],
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn device_code_approved_through_sign_in_and_consent() {
+    let s = demo().await;
+    let c = oidc(&s.url);
+    let reg = c.register_client().client_name("botocore-client-default").client_type("public").send().await.unwrap();
+    let (id, secret) = (reg.client_id().unwrap(), reg.client_secret().unwrap());
+    let auth =
+        c.start_device_authorization().client_id(id).client_secret(secret).start_url(START_URL).send().await.unwrap();
+    let complete = auth.verification_uri_complete().unwrap().trim_start_matches(&s.url).to_string();
+
+    let mut b = Browser::new(&s.url);
+    let (status, head, _) = sign_in(&mut b, &s, &complete).await;
+    assert_eq!(status, 303);
+    assert_eq!(location(&head), complete);
+    assert!(b.cookies.contains_key("idc_session"));
+    let (_, _, page) = b.get(&complete).await;
+    assert_eq!(field(&page, "user_code"), auth.user_code().unwrap(), "verificationUriComplete pre-fills the code");
+    let csrf = field(&page, "csrf");
+    let (_, _, consent) = b.post("/device/confirm", &[("csrf", &csrf), ("user_code", auth.user_code().unwrap())]).await;
+    assert!(consent.contains("Allow <b>botocore-client-default</b> to access your data?"), "{consent}");
+    assert!(consent.contains(&format!("<p class=\"code\" id=\"code\">{}</p>", auth.user_code().unwrap())));
+    let (status, _, done) = b
+        .post("/device/decision", &[("csrf", &csrf), ("user_code", auth.user_code().unwrap()), ("decision", "allow")])
+        .await;
+    assert_eq!(status, 200);
+    assert!(done.contains("Request approved"), "{done}");
+    let tok = c
+        .create_token()
+        .client_id(id)
+        .client_secret(secret)
+        .grant_type("urn:ietf:params:oauth:grant-type:device_code")
+        .device_code(auth.device_code().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(tok.access_token().is_some());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pkce_consent_redirects_to_the_client() {
+    let s = demo().await;
+    let c = oidc(&s.url);
+    let reg = c
+        .register_client()
+        .client_name("botocore-client-corp")
+        .client_type("public")
+        .grant_types("authorization_code")
+        .grant_types("refresh_token")
+        .redirect_uris("http://127.0.0.1/oauth/callback")
+        .send()
+        .await
+        .unwrap();
+    let path = format!(
+        "/authorize?response_type=code&client_id={}&redirect_uri=http%3A%2F%2F127.0.0.1%3A4321%2Foauth%2Fcallback&state=st-9&code_challenge_method=S256&scopes=sso%3Aaccount%3Aaccess&code_challenge=abc",
+        reg.client_id().unwrap()
+    );
+    let mut b = Browser::new(&s.url);
+    let (status, head, _) = sign_in(&mut b, &s, &path).await;
+    assert_eq!((status, location(&head)), (303, path.clone()));
+    let (_, _, consent) = b.get(&path).await;
+    assert!(consent.contains("Allow <b>botocore-client-corp</b> to access your data?"), "{consent}");
+    let (csrf, request, back) = (field(&consent, "csrf"), field(&consent, "request"), field(&consent, "back"));
+    let (status, head, _) = b
+        .post("/authorize/decision", &[("csrf", &csrf), ("request", &request), ("back", &back), ("decision", "allow")])
+        .await;
+    assert_eq!((status, location(&head)), (303, path.clone()));
+    let (status, head, _) = b.get(&path).await;
+    assert_eq!(status, 302);
+    let to = location(&head);
+    assert!(to.starts_with("http://127.0.0.1:4321/oauth/callback?code=") && to.ends_with("&state=st-9"), "{to}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn csrf_escaping_headers_rate_limit_and_revocation() {
+    let mut dir = Directory::demo();
+    dir.users.iter_mut().find(|u| u.name == "carol").unwrap().display_name = "<script>alert(1)</script>".into();
+    dir.instance.mfa_required = false;
+    let s = start(Settings { directory: Some(dir), ..Settings::default() }).await;
+    let mut b = Browser::new(&s.url);
+
+    // Security headers on every page.
+    let (_, head, page) = b.get("/signin?next=/device").await;
+    for h in [
+        "content-security-policy: default-src 'none'",
+        "x-frame-options: DENY",
+        "x-content-type-options: nosniff",
+        "cache-control: no-store",
+    ] {
+        assert!(head.to_lowercase().contains(&h.to_lowercase()), "missing {h}: {head}");
+    }
+    // No CSRF token → refused.
+    let (status, _, _) =
+        b.post("/signin", &[("next", "/device"), ("username", "alice"), ("password", ALICE_PASSWORD)]).await;
+    assert_eq!(status, 403);
+    // Open redirects are not followed after sign-in.
+    assert!(field(&page, "next") == "/device");
+
+    // A user's display name with markup is shown as text (carol's invitation page).
+    let (_, _, page) = b.get("/signin?next=//evil.example/").await;
+    assert_eq!(field(&page, "next"), "/device", "only local paths are kept");
+    let csrf = field(&page, "csrf");
+    let (_, _, invite) = b.post("/signin", &[("csrf", &csrf), ("next", "/device"), ("username", "carol")]).await;
+    assert!(invite.contains("Welcome, &lt;script&gt;alert(1)&lt;/script&gt;."), "{invite}");
+    assert!(!invite.contains("<script>"));
+    // She chooses a password and is signed in.
+    let csrf = field(&invite, "csrf");
+    let (status, _, _) = b
+        .post(
+            "/signin",
+            &[
+                ("csrf", &csrf),
+                ("next", "/device"),
+                ("username", "carol"),
+                ("new_password", "a long password"),
+                ("confirm_password", "a long password"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (_, _, device) = b.get("/device").await;
+    assert!(device.contains("Signed in as <b>carol</b>"), "{device}");
+
+    // Revoking her sessions signs the browser out at once.
+    s.idc.revoke_user_sessions("carol").unwrap();
+    let (_, _, page) = b.get("/device").await;
+    assert!(page.contains("action=\"/signin\""), "signed out: {page}");
+
+    // Wrong passwords: a plain message, then a rate limit.
+    let mut stranger = Browser::new(&s.url);
+    for attempt in 1..=6 {
+        let (_, _, page) = stranger.get("/signin?next=/device").await;
+        let csrf = field(&page, "csrf");
+        let (status, _, page) = stranger
+            .post("/signin", &[("csrf", &csrf), ("next", "/device"), ("username", "alice"), ("password", "nope")])
+            .await;
+        if attempt <= 5 {
+            assert_eq!(status, 200);
+            assert!(page.contains("The username or password is not correct."));
+        } else {
+            assert_eq!(status, 429);
+            assert!(page.contains("Too many failed sign-ins"));
+        }
+        assert!(!stranger.cookies.contains_key("idc_session"));
+    }
+}
