@@ -201,7 +201,10 @@ impl Idc {
     /// Every route: SSO OIDC, SSO portal and STS share one endpoint, so
     /// `AWS_ENDPOINT_URL=<url>` is enough for all three.
     pub fn router(&self) -> Router {
+        let portal = pages::portal_path(self);
         Router::new()
+            .route(&portal, get(pages::get_portal))
+            .route(&format!("{portal}/credentials"), get(pages::get_portal_credentials))
             .route("/client/register", post(oidc::register_client))
             .route("/device_authorization", post(oidc::start_device_authorization))
             .route("/token", post(oidc::create_token))

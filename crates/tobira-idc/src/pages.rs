@@ -449,3 +449,180 @@ pub(crate) async fn post_signout(State(idc): State<Idc>, headers: HeaderMap, bod
     let _ = idc.store().conn().execute("UPDATE web_sessions SET revoked = 1 WHERE id = ?1", [id]);
     see_other("/signin", &[set_cookie("idc_session", "", 0)])
 }
+
+/// The path of the access portal: the path of the instance's start URL.
+pub(crate) fn portal_path(idc: &Idc) -> String {
+    let url = idc.directory().instance.start_url;
+    let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r).to_string();
+    let path = rest.find('/').map_or(String::new(), |i| rest[i..].trim_end_matches(['#', '/']).to_string());
+    // The API's own paths cannot be the portal's.
+    let taken = [
+        "/client",
+        "/device",
+        "/token",
+        "/authorize",
+        "/federation",
+        "/assignment",
+        "/logout",
+        "/signin",
+        "/signout",
+        "/admin",
+    ];
+    let clean = !path.is_empty()
+        && path.chars().all(|c| c.is_ascii_alphanumeric() || "/-_.".contains(c))
+        && !path.contains("//");
+    if clean && !taken.iter().any(|t| path == *t || path.starts_with(&format!("{t}/"))) {
+        path
+    } else {
+        "/start".into()
+    }
+}
+
+/// The access portal: accounts and roles, and where to find the start URL
+/// and region for `tobira configure sso`.
+pub(crate) async fn get_portal(State(idc): State<Idc>, headers: HeaderMap) -> Response {
+    let here = portal_path(&idc);
+    let Some((user, csrf)) = web_user(&idc, &headers) else { return signin_page(&here, None, "") };
+    let dir = idc.directory();
+    let mut html = format!(
+        "<p>Signed in as <b>{}</b>.</p><p class=\"note\">For <code>tobira configure sso</code>: SSO start URL <code id=\"start-url\">{}</code>, SSO region <code id=\"sso-region\">{}</code></p>",
+        esc(&user),
+        esc(&dir.instance.start_url),
+        esc(&dir.instance.region)
+    );
+    let entitlements = dir.entitlements(&user);
+    if entitlements.is_empty() {
+        html.push_str("<p>No AWS accounts are assigned to you yet.</p>");
+    }
+    let mut last = String::new();
+    for (account, ps) in entitlements {
+        if account.id != last {
+            if !last.is_empty() {
+                html.push_str("</ul>");
+            }
+            html.push_str(&format!(
+                "<h2 style=\"font-size:1.05em;margin-top:22px\">{} <span class=\"note\">{} · {}</span></h2><ul>",
+                esc(&account.name),
+                esc(&account.id),
+                esc(&account.email)
+            ));
+            last = account.id.clone();
+        }
+        html.push_str(&format!(
+            "<li>{role} — <a href=\"{here}/credentials?account={acct}&amp;role={role_q}\" class=\"creds\">Command line or programmatic access</a></li>",
+            role = esc(&ps.name),
+            here = esc(&here),
+            acct = esc(&account.id),
+            role_q = esc(&crate::uri_encode(&ps.name))
+        ));
+    }
+    if !last.is_empty() {
+        html.push_str("</ul>");
+    }
+    html.push_str(&format!(
+        "<form method=\"post\" action=\"/signout\"><input type=\"hidden\" name=\"csrf\" value=\"{}\"><button type=\"submit\" class=\"secondary\">Sign out</button></form>",
+        esc(&csrf)
+    ));
+    page(StatusCode::OK, "AWS access portal", &html, &[])
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CredentialsQuery {
+    account: String,
+    role: String,
+}
+
+/// "Command line or programmatic access": fresh temporary credentials in the
+/// three forms of the real portal's tabs, and a credentials-file block.
+pub(crate) async fn get_portal_credentials(
+    State(idc): State<Idc>,
+    headers: HeaderMap,
+    Query(q): Query<CredentialsQuery>,
+) -> Response {
+    let here = portal_path(&idc);
+    let Some((user, _)) = web_user(&idc, &headers) else { return signin_page(&here, None, "") };
+    let dir = idc.directory();
+    let Some((account, ps)) = dir.entitlements(&user).into_iter().find(|(a, p)| a.id == q.account && p.name == q.role)
+    else {
+        return page(
+            StatusCode::FORBIDDEN,
+            "No access",
+            "<p class=\"error\">This role is not assigned to you.</p>",
+            &[],
+        );
+    };
+    // Tied to a sign-in session, so revoking the user's sessions ends them.
+    let Ok(session) = crate::oidc::create_session(&idc, &user) else {
+        return page(StatusCode::INTERNAL_SERVER_ERROR, "Error", "<p class=\"error\">Cannot start a session.</p>", &[]);
+    };
+    let role_name = crate::portal::reserved_role_name(&account.id, &ps.name);
+    let now = idc.clock().now_s();
+    let issued = crate::sts::issue_credentials(
+        &idc,
+        crate::sts::NewCredentials {
+            account_id: account.id.clone(),
+            arn: format!("arn:aws:sts::{}:assumed-role/{role_name}/{user}", account.id),
+            user_id: format!("{}:{user}", crate::sts::role_id(&account.id, &role_name)),
+            role_arn: Some(format!("arn:aws:iam::{}:role/{role_name}", account.id)),
+            role_session: true,
+            mfa: false,
+            session_id: Some(session),
+            expires_at: now + i64::from(ps.session_hours) * 3600,
+            source_identity: None,
+        },
+    );
+    let Ok(c) = issued else {
+        return page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Error",
+            "<p class=\"error\">Cannot issue credentials.</p>",
+            &[],
+        );
+    };
+    let (k, s, t) = (esc(&c.access_key_id), esc(&c.secret_access_key), esc(&c.session_token));
+    let block = |id: &str, title: &str, text: String| {
+        format!(
+            "<h2 style=\"font-size:1em;margin-top:20px\">{title}</h2><pre id=\"{id}\" style=\"white-space:pre-wrap;word-break:break-all;background:#f2f3f5;padding:10px;border-radius:4px\">{text}</pre>"
+        )
+    };
+    let mut html = format!(
+        "<p>{} ({}) · <b>{}</b>. These credentials last {} hour(s).</p>",
+        esc(&account.name),
+        esc(&account.id),
+        esc(&ps.name),
+        ps.session_hours
+    );
+    html.push_str(&block(
+        "unix",
+        "macOS and Linux",
+        format!(
+            "export AWS_ACCESS_KEY_ID=\"{k}\"\nexport AWS_SECRET_ACCESS_KEY=\"{s}\"\nexport AWS_SESSION_TOKEN=\"{t}\""
+        ),
+    ));
+    html.push_str(&block(
+        "windows",
+        "Windows",
+        format!("SET AWS_ACCESS_KEY_ID={k}\nSET AWS_SECRET_ACCESS_KEY={s}\nSET AWS_SESSION_TOKEN={t}"),
+    ));
+    html.push_str(&block(
+        "powershell",
+        "PowerShell",
+        format!("$Env:AWS_ACCESS_KEY_ID=\"{k}\"\n$Env:AWS_SECRET_ACCESS_KEY=\"{s}\"\n$Env:AWS_SESSION_TOKEN=\"{t}\""),
+    ));
+    html.push_str(&block(
+        "credentials-file",
+        "~/.aws/credentials",
+        format!(
+            "[{}_{}]\naws_access_key_id={k}\naws_secret_access_key={s}\naws_session_token={t}",
+            esc(&account.id),
+            esc(&ps.name)
+        ),
+    ));
+    html.push_str(&format!(
+        "<p class=\"note\">Or let tobira keep them fresh: <code>tobira configure sso --start-url {} --sso-region {}</code></p><p><a href=\"{}\">Back to the accounts</a></p>",
+        esc(&dir.instance.start_url),
+        esc(&dir.instance.region),
+        esc(&here)
+    ));
+    page(StatusCode::OK, "Command line or programmatic access", &html, &[])
+}

@@ -246,3 +246,42 @@ async fn csrf_escaping_headers_rate_limit_and_revocation() {
         assert!(!stranger.cookies.contains_key("idc_session"));
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn access_portal_gives_working_programmatic_credentials() {
+    let s = demo().await;
+    let mut b = Browser::new(&s.url);
+    let (status, head, _) = sign_in(&mut b, &s, "/start").await;
+    assert_eq!((status, location(&head)), (303, "/start".to_string()));
+    let (_, _, portal) = b.get("/start").await;
+    assert!(portal.contains("<code id=\"start-url\">https://d-1234567890.awsapps.com/start</code>"), "{portal}");
+    assert!(portal.contains("<code id=\"sso-region\">us-east-1</code>"));
+    assert!(portal.contains("Development <span class=\"note\">222222222222"), "{portal}");
+    let link = "/start/credentials?account=222222222222&role=FullAccess";
+    assert!(portal.contains(&link.replace('&', "&amp;")), "{portal}");
+    let (status, _, page) = b.get(link).await;
+    assert_eq!(status, 200, "{page}");
+    let line = |prefix: &str| {
+        page.lines()
+            .chain(page.split('\n'))
+            .find_map(|l| l.split(prefix).nth(1))
+            .map(|v| v.split(['"', '\n', '<']).next().unwrap().to_string())
+            .unwrap()
+    };
+    let key = line("export AWS_ACCESS_KEY_ID=\"");
+    let secret = line("export AWS_SECRET_ACCESS_KEY=\"");
+    let token = line("export AWS_SESSION_TOKEN=\"");
+    assert!(page.contains(&format!("SET AWS_ACCESS_KEY_ID={key}")));
+    assert!(page.contains(&format!("$Env:AWS_ACCESS_KEY_ID=\"{key}\"")));
+    assert!(page.contains(&format!("[222222222222_FullAccess]\naws_access_key_id={key}")));
+    assert!(page.contains("These credentials last 8 hour(s)."));
+    let me = sts(&s.url, &key, &secret, Some(&token)).get_caller_identity().send().await.unwrap();
+    assert!(me.arn().unwrap().contains(":assumed-role/AWSReservedSSO_FullAccess_"), "{:?}", me.arn());
+    // A role not assigned to the user.
+    let (status, _, _) = b.get("/start/credentials?account=111111111111&role=FullAccess").await;
+    assert_eq!(status, 403);
+    // Revocation reaches credentials handed out by the portal too.
+    s.idc.revoke_user_sessions("alice").unwrap();
+    let e = sts(&s.url, &key, &secret, Some(&token)).get_caller_identity().send().await.unwrap_err();
+    assert_eq!(aws_sdk_sts::error::ProvideErrorMetadata::code(&e), Some("ExpiredToken"));
+}
