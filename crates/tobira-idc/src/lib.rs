@@ -212,6 +212,7 @@ impl Idc {
             .route("/authorize/decision", post(pages::post_authorize_decision))
             .route("/signin", get(pages::get_signin).post(pages::post_signin))
             .route("/signout", post(pages::post_signout))
+            .route("/signin/enrol", post(pages::post_enrol))
             .route("/device", get(pages::get_device))
             .route("/device/confirm", post(pages::post_device_confirm))
             .route("/device/decision", post(pages::post_device_decision))
@@ -411,6 +412,13 @@ impl Idc {
         }
         None
     }
+}
+
+/// `n` random bytes.
+pub(crate) fn random_bytes(n: usize) -> Vec<u8> {
+    let mut buf = vec![0u8; n];
+    fill_random(&mut buf);
+    buf
 }
 
 /// `n` random bytes, base64url without padding.

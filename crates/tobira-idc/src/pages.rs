@@ -257,14 +257,12 @@ pub(crate) async fn post_signin(State(idc): State<Idc>, headers: HeaderMap, body
             );
         }
     } else if idc.directory().instance.mfa_required {
-        return signin_page(
-            &next,
-            Some(
-                "Sign-in requires MFA, and this account has no MFA device. Ask an administrator to add one to the directory.",
-            ),
-            "",
-        );
+        return enrolment_page(&idc, &u.name, &next, None);
     }
+    start_web_session(&idc, &user, &next)
+}
+
+fn start_web_session(idc: &Idc, user: &str, next: &str) -> Response {
     let id = random_token(24);
     let csrf = random_token(24);
     let now = idc.clock().now_s();
@@ -279,7 +277,99 @@ pub(crate) async fn post_signin(State(idc): State<Idc>, headers: HeaderMap, body
     {
         return page(StatusCode::INTERNAL_SERVER_ERROR, "Cannot sign in", "<p class=\"error\">Storage error.</p>", &[]);
     }
-    see_other(&next, &[set_cookie("idc_session", &id, WEB_SESSION_SECONDS), set_cookie("idc_csrf", "", 0)])
+    see_other(next, &[set_cookie("idc_session", &id, WEB_SESSION_SECONDS), set_cookie("idc_csrf", "", 0)])
+}
+
+/// MFA is required and the user has no device: show a new secret as a QR
+/// code (and as text) and ask for a code from it.
+fn enrolment_page(idc: &Idc, user: &str, next: &str, error: Option<&str>) -> Response {
+    let secret = totp::encode_secret(&crate::random_bytes(20));
+    let token = random_token(24);
+    let now = idc.clock().now_s();
+    if idc
+        .store()
+        .conn()
+        .execute(
+            "INSERT INTO enrolments (token, user_name, secret, next, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![token, user, secret, next, now + 900],
+        )
+        .is_err()
+    {
+        return page(StatusCode::INTERNAL_SERVER_ERROR, "Error", "<p class=\"error\">Storage error.</p>", &[]);
+    }
+    let uri = format!("otpauth://totp/tobira-idc:{}?secret={secret}&issuer=tobira-idc", crate::uri_encode(user));
+    let qr = qrcode::QrCode::new(uri.as_bytes())
+        .map(|q| q.render::<qrcode::render::svg::Color>().min_dimensions(200, 200).build())
+        .unwrap_or_default();
+    // The encoder's SVG holds no user-controlled text; its XML prolog is dropped.
+    let qr = qr.find("<svg").map_or(String::new(), |i| qr[i..].to_string());
+    let csrf = random_token(24);
+    let err = error.map(|e| format!("<p class=\"error\">{}</p>", esc(e))).unwrap_or_default();
+    let body = format!(
+        "{err}<p>This instance requires multi-factor authentication. Scan the code with an authenticator app, then enter the code it shows.</p>\
+         <div id=\"qr\" style=\"text-align:center\">{qr}</div>\
+         <p class=\"note\">Or enter the key by hand: <code id=\"secret\">{secret}</code><br><span id=\"otpauth\">{uri}</span></p>\
+         <form method=\"post\" action=\"/signin/enrol\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <input type=\"hidden\" name=\"token\" value=\"{token}\">\
+         <label for=\"mfa_code\">Code from the app</label><input type=\"text\" id=\"mfa_code\" name=\"mfa_code\" inputmode=\"numeric\" autocomplete=\"one-time-code\">\
+         <button type=\"submit\" id=\"enrol\">Confirm device</button></form>",
+        uri = esc(&uri)
+    );
+    page(StatusCode::OK, "Set up an MFA device", &body, &[set_cookie("idc_csrf", &csrf, 3600)])
+}
+
+#[derive(Deserialize)]
+struct EnrolForm {
+    csrf: String,
+    token: String,
+    mfa_code: String,
+}
+
+pub(crate) async fn post_enrol(State(idc): State<Idc>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(f) = form::<EnrolForm>(&body) else { return forbidden() };
+    if cookie(&headers, "idc_csrf").is_none_or(|c| !same(&c, &f.csrf)) {
+        return forbidden();
+    }
+    let row: Option<(String, String, String)> = idc
+        .store()
+        .conn()
+        .query_row(
+            "SELECT user_name, secret, next FROM enrolments WHERE token = ?1 AND expires_at > ?2",
+            params![f.token, idc.clock().now_s()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()
+        .ok()
+        .flatten();
+    let Some((user, secret, next)) = row else {
+        return signin_page("/device", Some("The enrolment expired. Sign in again."), "");
+    };
+    let device = "authenticator".to_string();
+    let now = idc.clock().now_s();
+    let step = totp::decode_secret(&secret).and_then(|s| totp::matching_step(&s, f.mfa_code.trim(), now));
+    let _ = idc.store().conn().execute("DELETE FROM enrolments WHERE token = ?1", [&f.token]);
+    let Some(step) = step else {
+        return enrolment_page(
+            &idc,
+            &user,
+            &next,
+            Some("That code does not match. Scan the new code below and try again."),
+        );
+    };
+    let _ = idc.store().use_totp_step(&format!("user:{user}:{device}"), step);
+    let mut dir = idc.directory();
+    if let Some(u) = dir.users.iter_mut().find(|u| u.name == user) {
+        u.mfa.push(crate::directory::MfaDevice { name: device, secret });
+    }
+    if let Err(e) = idc.replace_directory(dir) {
+        return page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Cannot save the device",
+            &format!("<p class=\"error\">{}</p>", esc(&e)),
+            &[],
+        );
+    }
+    start_web_session(&idc, &user, &next)
 }
 
 #[derive(Deserialize)]

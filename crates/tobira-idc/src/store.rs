@@ -49,6 +49,10 @@ const MIGRATIONS: &[&str] = &[
         id TEXT PRIMARY KEY, user_name TEXT NOT NULL, csrf TEXT NOT NULL,
         created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
      CREATE TABLE signin_failures (user_name TEXT NOT NULL, at INTEGER NOT NULL);",
+    // 3: MFA device enrolment in progress (password checked, device not yet confirmed)
+    "CREATE TABLE enrolments (
+        token TEXT PRIMARY KEY, user_name TEXT NOT NULL, secret TEXT NOT NULL,
+        next TEXT NOT NULL, expires_at INTEGER NOT NULL);",
 ];
 
 /// The database, shared by all requests. Each call holds the connection for

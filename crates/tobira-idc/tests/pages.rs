@@ -285,3 +285,62 @@ async fn access_portal_gives_working_programmatic_credentials() {
     let e = sts(&s.url, &key, &secret, Some(&token)).get_caller_identity().send().await.unwrap_err();
     assert_eq!(aws_sdk_sts::error::ProvideErrorMetadata::code(&e), Some("ExpiredToken"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mfa_enrolment_with_a_qr_code_then_the_code_is_required() {
+    let mut dir = Directory::demo();
+    dir.users.iter_mut().find(|u| u.name == "carol").unwrap().password = Some("carol's password".into());
+    let s = start(Settings { directory: Some(dir), ..Settings::default() }).await;
+    let mut b = Browser::new(&s.url);
+    let (_, _, page) = b.get("/signin?next=/start").await;
+    let csrf = field(&page, "csrf");
+    let (status, _, enrol) = b
+        .post(
+            "/signin",
+            &[("csrf", &csrf), ("next", "/start"), ("username", "carol"), ("password", "carol's password")],
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(enrol.contains("<div id=\"qr\" style=\"text-align:center\"><svg"), "the QR code is an inline SVG: {enrol}");
+    let secret = enrol.split("<code id=\"secret\">").nth(1).unwrap().split('<').next().unwrap().to_string();
+    assert!(enrol.contains(&format!("otpauth://totp/tobira-idc:carol?secret={secret}&amp;issuer=tobira-idc")));
+    assert!(!b.cookies.contains_key("idc_session"), "not signed in before the device is confirmed");
+    assert!(tobira_idc::totp::decode_secret(&secret).is_some(), "a base32 key");
+    // A wrong code: a new secret is shown, nothing saved.
+    let (csrf, token) = (field(&enrol, "csrf"), field(&enrol, "token"));
+    let (_, _, again) = b.post("/signin/enrol", &[("csrf", &csrf), ("token", &token), ("mfa_code", "000000")]).await;
+    assert!(again.contains("That code does not match."), "{again}");
+    let secret = again.split("<code id=\"secret\">").nth(1).unwrap().split('<').next().unwrap().to_string();
+    let key = tobira_idc::totp::decode_secret(&secret).unwrap();
+    let code = |offset: i64| tobira_idc::totp::code_at_step(&key, s.idc.clock().now_s().div_euclid(30) + offset, 6);
+    let (csrf, token) = (field(&again, "csrf"), field(&again, "token"));
+    let (status, head, _) =
+        b.post("/signin/enrol", &[("csrf", &csrf), ("token", &token), ("mfa_code", &code(0))]).await;
+    assert_eq!((status, location(&head)), (303, "/start".to_string()));
+    assert_eq!(s.idc.directory().user("carol").unwrap().mfa.len(), 1, "the device is saved");
+    // Next sign-in: the code from the new device is required.
+    let mut other = Browser::new(&s.url);
+    let (_, _, page) = other.get("/signin?next=/start").await;
+    let csrf = field(&page, "csrf");
+    let (_, _, page) = other
+        .post(
+            "/signin",
+            &[("csrf", &csrf), ("next", "/start"), ("username", "carol"), ("password", "carol's password")],
+        )
+        .await;
+    assert!(page.contains("The MFA code is not correct"), "{page}");
+    let csrf = field(&page, "csrf");
+    let (status, _, _) = other
+        .post(
+            "/signin",
+            &[
+                ("csrf", &csrf),
+                ("next", "/start"),
+                ("username", "carol"),
+                ("password", "carol's password"),
+                ("mfa_code", &code(1)),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+}
