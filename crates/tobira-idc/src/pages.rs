@@ -22,7 +22,7 @@ const FAILURE_WINDOW: i64 = 300;
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;background:#f2f3f5;margin:0;color:#16191f}\
 header{background:#232f3e;color:#fff;padding:14px 28px;font-weight:600;letter-spacing:.02em}\
-main{max-width:460px;margin:48px auto;background:#fff;border-radius:8px;box-shadow:0 1px 4px rgba(0,0,0,.15);padding:28px 32px}\
+main{max-width:640px;margin:48px auto;background:#fff;border-radius:8px;box-shadow:0 1px 4px rgba(0,0,0,.15);padding:28px 32px}\
 h1{font-size:1.35em;margin:0 0 16px}label{display:block;margin:14px 0 4px;font-weight:600;font-size:.9em}\
 input[type=text],input[type=password]{width:100%;box-sizing:border-box;padding:9px;border:1px solid #8d99a8;border-radius:4px;font-size:1em}\
 button{margin-top:20px;padding:9px 18px;border:0;border-radius:4px;background:#ff9900;color:#16191f;font-weight:700;font-size:.95em;cursor:pointer}\
@@ -715,4 +715,181 @@ pub(crate) async fn get_portal_credentials(
         esc(&here)
     ));
     page(StatusCode::OK, "Command line or programmatic access", &html, &[])
+}
+
+/// The signed-in administrator's CSRF token, if the admin cookie is valid.
+fn admin_csrf(idc: &Idc, headers: &HeaderMap) -> Option<String> {
+    let id = cookie(headers, "idc_admin")?;
+    idc.store()
+        .conn()
+        .query_row(
+            "SELECT csrf FROM admin_sessions WHERE id = ?1 AND expires_at > ?2",
+            params![id, idc.clock().now_s()],
+            |r| r.get(0),
+        )
+        .optional()
+        .ok()
+        .flatten()
+}
+
+fn admin_login_page(error: Option<&str>) -> Response {
+    let csrf = random_token(24);
+    let err = error.map(|e| format!("<p class=\"error\">{}</p>", esc(e))).unwrap_or_default();
+    let body = format!(
+        "{err}<p>Enter the admin token printed when tobira-idc started.</p>\
+         <form method=\"post\" action=\"/admin/login\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <label for=\"token\">Admin token</label><input type=\"password\" id=\"token\" name=\"token\">\
+         <button type=\"submit\" id=\"admin-signin\">Sign in</button></form>"
+    );
+    page(StatusCode::OK, "Administration", &body, &[set_cookie("idc_csrf", &csrf, 3600)])
+}
+
+#[derive(Deserialize)]
+struct AdminLoginForm {
+    csrf: String,
+    token: String,
+}
+
+pub(crate) async fn post_admin_login(State(idc): State<Idc>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(f) = form::<AdminLoginForm>(&body) else { return forbidden() };
+    if cookie(&headers, "idc_csrf").is_none_or(|c| !same(&c, &f.csrf)) {
+        return forbidden();
+    }
+    if !same(&f.token, idc.admin_token()) {
+        let mut r = admin_login_page(Some("That is not the admin token."));
+        *r.status_mut() = StatusCode::UNAUTHORIZED;
+        return r;
+    }
+    let (id, csrf) = (random_token(24), random_token(24));
+    let now = idc.clock().now_s();
+    let _ = idc.store().conn().execute(
+        "INSERT INTO admin_sessions (id, csrf, expires_at) VALUES (?1, ?2, ?3)",
+        params![id, csrf, now + WEB_SESSION_SECONDS],
+    );
+    see_other("/admin", &[set_cookie("idc_admin", &id, WEB_SESSION_SECONDS), set_cookie("idc_csrf", "", 0)])
+}
+
+fn table(head: &[&str], rows: Vec<Vec<String>>) -> String {
+    let th: String =
+        head.iter().map(|h| format!("<th style=\"text-align:left;padding:4px 8px\">{}</th>", esc(h))).collect();
+    let trs: String = rows
+        .into_iter()
+        .map(|r| {
+            format!(
+                "<tr>{}</tr>",
+                r.into_iter()
+                    .map(|c| format!("<td style=\"padding:4px 8px;border-top:1px solid #e9ebed\">{c}</td>"))
+                    .collect::<String>()
+            )
+        })
+        .collect();
+    format!("<table style=\"border-collapse:collapse;width:100%;font-size:.9em\"><tr>{th}</tr>{trs}</table>")
+}
+
+/// Users, groups, accounts, permission sets, assignments, active sessions
+/// (with revoke), and the directory as TOML to edit.
+pub(crate) async fn get_admin(State(idc): State<Idc>, headers: HeaderMap) -> Response {
+    let Some(csrf) = admin_csrf(&idc, &headers) else { return admin_login_page(None) };
+    let d = idc.directory();
+    let h2 = |t: &str| format!("<h2 style=\"font-size:1.05em;margin-top:24px\">{t}</h2>");
+    let mut html = String::new();
+    html.push_str(&h2("Users"));
+    html.push_str(&table(
+        &["User", "Display name", "E-mail", "Groups", "MFA devices", "Password"],
+        d.users
+            .iter()
+            .map(|u| {
+                vec![
+                    esc(&u.name),
+                    esc(&u.display_name),
+                    esc(&u.email),
+                    esc(&u.groups.join(", ")),
+                    u.mfa.len().to_string(),
+                    if u.password.is_some() { "set".into() } else { "invited".into() },
+                ]
+            })
+            .collect(),
+    ));
+    html.push_str(&h2("Groups"));
+    html.push_str(&table(&["Group"], d.groups.iter().map(|g| vec![esc(&g.name)]).collect()));
+    html.push_str(&h2("AWS accounts"));
+    html.push_str(&table(
+        &["Id", "Name", "E-mail"],
+        d.accounts.iter().map(|a| vec![esc(&a.id), esc(&a.name), esc(&a.email)]).collect(),
+    ));
+    html.push_str(&h2("Permission sets"));
+    html.push_str(&table(
+        &["Name", "Session duration", "Policies"],
+        d.permission_sets
+            .iter()
+            .map(|p| vec![esc(&p.name), format!("{} h", p.session_hours), esc(&p.policies.join(", "))])
+            .collect(),
+    ));
+    html.push_str(&h2("Assignments"));
+    html.push_str(&table(
+        &["Principal", "Account", "Permission set"],
+        d.assignments.iter().map(|a| vec![esc(&a.principal), esc(&a.account), esc(&a.permission_set)]).collect(),
+    ));
+    html.push_str(&h2("Active sessions"));
+    let ts = |t: i64| {
+        jiff::Timestamp::from_second(t).map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()
+    };
+    html.push_str(&table(
+        &["User", "Signed in", "Expires", "Tokens", ""],
+        idc.active_sessions()
+            .into_iter()
+            .map(|s| {
+                vec![
+                    esc(&s.user),
+                    ts(s.created_at),
+                    ts(s.expires_at),
+                    s.active_tokens.to_string(),
+                    format!(
+                        "<form method=\"post\" action=\"/admin/revoke\" style=\"margin:0\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+                         <input type=\"hidden\" name=\"user\" value=\"{u}\"><button type=\"submit\" class=\"secondary\" style=\"margin:0\">Delete sessions of {u}</button></form>",
+                        u = esc(&s.user)
+                    ),
+                ]
+            })
+            .collect(),
+    ));
+    let toml = toml::to_string(&d).unwrap_or_default();
+    html.push_str(&h2("Directory (TOML)"));
+    html.push_str(&format!(
+        "<form method=\"post\" action=\"/admin/directory\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <textarea name=\"toml\" id=\"directory\" rows=\"18\" style=\"width:100%;font:12px monospace\">{}</textarea>\
+         <button type=\"submit\" id=\"save-directory\">Save directory</button></form>",
+        esc(&toml)
+    ));
+    page(StatusCode::OK, "Administration", &html, &[])
+}
+
+#[derive(Deserialize)]
+struct AdminForm {
+    csrf: String,
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    toml: String,
+}
+
+pub(crate) async fn post_admin_revoke(State(idc): State<Idc>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(csrf) = admin_csrf(&idc, &headers) else { return admin_login_page(None) };
+    let Some(f) = form::<AdminForm>(&body).filter(|f| same(&f.csrf, &csrf)) else { return forbidden() };
+    let _ = idc.revoke_user_sessions(&f.user);
+    see_other("/admin", &[])
+}
+
+pub(crate) async fn post_admin_directory(State(idc): State<Idc>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(csrf) = admin_csrf(&idc, &headers) else { return admin_login_page(None) };
+    let Some(f) = form::<AdminForm>(&body).filter(|f| same(&f.csrf, &csrf)) else { return forbidden() };
+    match crate::Directory::from_toml(&f.toml).map_err(|e| e.to_string()).and_then(|d| idc.replace_directory(d)) {
+        Ok(()) => see_other("/admin", &[]),
+        Err(e) => page(
+            StatusCode::BAD_REQUEST,
+            "Directory not saved",
+            &format!("<p class=\"error\">{}</p><p><a href=\"/admin\">Back</a></p>", esc(&e)),
+            &[],
+        ),
+    }
 }

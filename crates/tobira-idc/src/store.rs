@@ -53,6 +53,8 @@ const MIGRATIONS: &[&str] = &[
     "CREATE TABLE enrolments (
         token TEXT PRIMARY KEY, user_name TEXT NOT NULL, secret TEXT NOT NULL,
         next TEXT NOT NULL, expires_at INTEGER NOT NULL);",
+    // 4: administrator sessions of the admin pages
+    "CREATE TABLE admin_sessions (id TEXT PRIMARY KEY, csrf TEXT NOT NULL, expires_at INTEGER NOT NULL);",
 ];
 
 /// The database, shared by all requests. Each call holds the connection for

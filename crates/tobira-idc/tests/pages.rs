@@ -344,3 +344,44 @@ async fn mfa_enrolment_with_a_qr_code_then_the_code_is_required() {
         .await;
     assert_eq!(status, 303);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_pages_behind_the_admin_token() {
+    let s = demo().await;
+    let _token = device_login(&s, "alice").await;
+    let mut b = Browser::new(&s.url);
+    let (_, _, page) = b.get("/admin").await;
+    assert!(page.contains("Enter the admin token"), "{page}");
+    let csrf = field(&page, "csrf");
+    let (status, _, _) = b.post("/admin/login", &[("csrf", &csrf), ("token", "wrong")]).await;
+    assert_eq!(status, 401);
+    let (_, _, page) = b.get("/admin").await;
+    let csrf = field(&page, "csrf");
+    let (status, _, _) = b.post("/admin/login", &[("csrf", &csrf), ("token", s.idc.admin_token())]).await;
+    assert_eq!(status, 303);
+    let (_, _, admin) = b.get("/admin").await;
+    for text in [
+        "Alice Example",
+        "engineers",
+        "Production",
+        "FullAccess</td><td style=\"padding:4px 8px;border-top:1px solid #e9ebed\">8 h",
+        "Delete sessions of alice",
+    ] {
+        assert!(admin.contains(text), "missing {text}: {admin}");
+    }
+    let csrf = field(&admin, "csrf");
+    // Without the CSRF token: refused.
+    let (status, _, _) = b.post("/admin/revoke", &[("user", "alice")]).await;
+    assert_eq!(status, 403);
+    assert_eq!(s.idc.active_sessions().len(), 1);
+    let (status, _, _) = b.post("/admin/revoke", &[("csrf", &csrf), ("user", "alice")]).await;
+    assert_eq!(status, 303);
+    assert!(s.idc.active_sessions().is_empty(), "deleted from the page");
+    // The directory editor refuses an invalid directory and keeps the old one.
+    let (status, _, page) = b
+        .post("/admin/directory", &[("csrf", &csrf), ("toml", "[instance]\nstart_url = \"x\"\nregion = \"r\"\n")])
+        .await;
+    assert_eq!(status, 400);
+    assert!(page.contains("must be an http(s) URL"), "{page}");
+    assert_eq!(s.idc.directory().instance.region, "us-east-1");
+}
