@@ -385,3 +385,42 @@ async fn admin_pages_behind_the_admin_token() {
     assert!(page.contains("must be an http(s) URL"), "{page}");
     assert_eq!(s.idc.directory().instance.region, "us-east-1");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_used_mfa_code_is_refused_and_a_device_request_can_be_denied() {
+    let s = demo().await;
+    let mut first = Browser::new(&s.url);
+    let (status, _, _) = sign_in(&mut first, &s, "/signin?next=/device").await;
+    assert_eq!(status, 303);
+    // The same code again, from another browser: refused.
+    let mut second = Browser::new(&s.url);
+    let (status, _, page) = sign_in(&mut second, &s, "/signin?next=/device").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("The MFA code is not correct (or was already used)."), "{page}");
+
+    let c = oidc(&s.url);
+    let reg = c.register_client().client_name("cli").client_type("public").send().await.unwrap();
+    let (id, secret) = (reg.client_id().unwrap(), reg.client_secret().unwrap());
+    let auth =
+        c.start_device_authorization().client_id(id).client_secret(secret).start_url(START_URL).send().await.unwrap();
+    let (_, _, page) = first.get("/device").await;
+    let csrf = field(&page, "csrf");
+    let code = auth.user_code().unwrap();
+    let (_, _, done) =
+        first.post("/device/decision", &[("csrf", &csrf), ("user_code", code), ("decision", "deny")]).await;
+    assert!(done.contains("Request denied"), "{done}");
+    let e = c
+        .create_token()
+        .client_id(id)
+        .client_secret(secret)
+        .grant_type("urn:ietf:params:oauth:grant-type:device_code")
+        .device_code(auth.device_code().unwrap())
+        .send()
+        .await
+        .unwrap_err();
+    assert!(e.into_service_error().is_access_denied_exception());
+    // An unknown code: a plain message.
+    let (status, _, page) = first.post("/device/confirm", &[("csrf", &csrf), ("user_code", "ZZZZ-ZZZZ")]).await;
+    assert_eq!(status, 400);
+    assert!(page.contains("This code is unknown, was already used, or has expired."), "{page}");
+}

@@ -1,0 +1,186 @@
+// tobira-idc's pages in a real browser: headless Debian Chromium driven by
+// playwright-core. A person signs in with MFA, approves a device code and a
+// PKCE request (the redirect lands on this test's loopback listener), enrols
+// an MFA device from the QR page, and copies working credentials from the
+// access portal. Screenshots of every page go to artifacts/screenshots/.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { createHmac } from "node:crypto";
+import { createServer } from "node:http";
+import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createInterface } from "node:readline";
+import { chromium } from "playwright-core";
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const idcBin = join(repo, "target", "debug", "tobira-idc");
+const tobiraBin = join(repo, "target", "debug", "tobira");
+const shots = join(repo, "artifacts", "screenshots");
+mkdirSync(shots, { recursive: true });
+
+function base32(s) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = 0, value = 0;
+  const out = [];
+  for (const c of s.replace(/=+$/, "").toUpperCase()) {
+    value = (value << 5) | alphabet.indexOf(c);
+    bits += 5;
+    if (bits >= 8) { out.push((value >>> (bits - 8)) & 255); bits -= 8; }
+  }
+  return Buffer.from(out);
+}
+
+// RFC 6238 with an offset in 30 s steps (each step's code is accepted once).
+function totp(secret, offset = 0) {
+  const step = Math.floor(Date.now() / 30000) + offset;
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(step));
+  const h = createHmac("sha1", base32(secret)).update(msg).digest();
+  const o = h[h.length - 1] & 15;
+  return String((h.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, "0");
+}
+
+async function startIdc(extraArgs = []) {
+  const dir = mkdtempSync(join(tmpdir(), "tobira-browser-"));
+  const child = spawn(idcBin, ["serve", "--port", "0", "--db", join(dir, "idc.db"), ...extraArgs], { stdio: ["ignore", "pipe", "inherit"] });
+  const lines = createInterface({ input: child.stdout });
+  const { url, token } = await new Promise((resolve) => {
+    let url;
+    lines.on("line", (l) => {
+      if (l.startsWith("tobira-idc listening on ")) url = l.slice(24);
+      if (l.startsWith("admin token: ")) resolve({ url, token: l.slice(13) });
+    });
+  });
+  return { child, url, dir, token };
+}
+
+async function json(url, path, body) {
+  const r = await fetch(url + path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  return { status: r.status, body: await r.json().catch(() => ({})) };
+}
+
+let browser, idc;
+const ALICE = { user: "alice", password: "correct horse battery staple", secret: "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP" };
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  });
+  idc = await startIdc();
+});
+
+after(async () => {
+  await browser?.close();
+  idc?.child.kill();
+});
+
+async function signIn(page, offset = 0) {
+  await page.fill("#username", ALICE.user);
+  await page.fill("#password", ALICE.password);
+  await page.fill("#mfa_code", totp(ALICE.secret, offset));
+  await page.click("#signin");
+}
+
+test("device code: sign in with MFA, confirm the code, allow", async () => {
+  const reg = await json(idc.url, "/client/register", { clientName: "botocore-client-default", clientType: "public" });
+  const auth = await json(idc.url, "/device_authorization", { clientId: reg.body.clientId, clientSecret: reg.body.clientSecret, startUrl: "https://d-1234567890.awsapps.com/start" });
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(auth.body.verificationUriComplete);
+  await page.screenshot({ path: join(shots, "01-sign-in.png"), fullPage: true });
+  await signIn(page, -1);
+  assert.equal(await page.inputValue("#user_code"), auth.body.userCode, "the code is pre-filled");
+  await page.screenshot({ path: join(shots, "02-device-code.png"), fullPage: true });
+  await page.click("#confirm");
+  assert.match(await page.textContent("main"), /Allow botocore-client-default to access your data\?/);
+  assert.equal(await page.textContent("#code"), auth.body.userCode);
+  await page.screenshot({ path: join(shots, "03-device-consent.png"), fullPage: true });
+  await page.click("#allow");
+  assert.match(await page.textContent("#result"), /Request approved/);
+  await page.screenshot({ path: join(shots, "04-device-approved.png"), fullPage: true });
+  const token = await json(idc.url, "/token", { clientId: reg.body.clientId, clientSecret: reg.body.clientSecret, grantType: "urn:ietf:params:oauth:grant-type:device_code", deviceCode: auth.body.deviceCode });
+  assert.equal(token.status, 200, JSON.stringify(token.body));
+  assert.ok(token.body.accessToken);
+  await ctx.close();
+});
+
+test("PKCE: consent, then the redirect lands on a loopback listener", async () => {
+  let resolveHit;
+  const hit = new Promise((r) => (resolveHit = r));
+  const listener = createServer((req, res) => { res.end("ok"); resolveHit(new URL(req.url, "http://127.0.0.1")); });
+  await new Promise((r) => listener.listen(0, "127.0.0.1", r));
+  const port = listener.address().port;
+  const reg = await json(idc.url, "/client/register", { clientName: "botocore-client-corp", clientType: "public", grantTypes: ["authorization_code", "refresh_token"], redirectUris: ["http://127.0.0.1/oauth/callback"], scopes: ["sso:account:access"] });
+  const redirect = `http://127.0.0.1:${port}/oauth/callback`;
+  const url = `${idc.url}/authorize?response_type=code&client_id=${reg.body.clientId}&redirect_uri=${encodeURIComponent(redirect)}&state=st-42&code_challenge_method=S256&scopes=sso%3Aaccount%3Aaccess&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM`;
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(url);
+  await signIn(page, 0);
+  assert.match(await page.textContent("main"), /Allow botocore-client-corp to access your data\?/);
+  await page.screenshot({ path: join(shots, "05-pkce-consent.png"), fullPage: true });
+  await page.click("#allow");
+  const landed = await hit;
+  assert.equal(landed.pathname, "/oauth/callback");
+  assert.equal(landed.searchParams.get("state"), "st-42");
+  const token = await json(idc.url, "/token", { clientId: reg.body.clientId, clientSecret: reg.body.clientSecret, grantType: "authorization_code", code: landed.searchParams.get("code"), codeVerifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", redirectUri: redirect });
+  assert.equal(token.status, 200, JSON.stringify(token.body));
+  assert.ok(token.body.refreshToken);
+  listener.close();
+  await ctx.close();
+});
+
+test("access portal: credentials from the dialog work with STS", async () => {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(`${idc.url}/start`);
+  await signIn(page, 1);
+  assert.match(await page.textContent("#start-url"), /d-1234567890\.awsapps\.com\/start/);
+  await page.screenshot({ path: join(shots, "06-portal.png"), fullPage: true });
+  await page.click("a.creds >> nth=0");
+  const text = await page.textContent("#unix");
+  await page.screenshot({ path: join(shots, "07-programmatic-access.png"), fullPage: true });
+  const get = (k) => text.match(new RegExp(`export ${k}="([^"]+)"`))[1];
+  const out = execFileSync(tobiraBin, ["whoami", "--json"], {
+    env: { PATH: process.env.PATH, HOME: idc.dir, AWS_ACCESS_KEY_ID: get("AWS_ACCESS_KEY_ID"), AWS_SECRET_ACCESS_KEY: get("AWS_SECRET_ACCESS_KEY"), AWS_SESSION_TOKEN: get("AWS_SESSION_TOKEN"), AWS_ENDPOINT_URL_STS: idc.url, AWS_EC2_METADATA_DISABLED: "true" },
+  }).toString();
+  assert.match(JSON.parse(out).arn, /:assumed-role\/AWSReservedSSO_ReadOnly_[0-9a-f]+\/alice$/);
+  await ctx.close();
+});
+
+test("MFA enrolment from the QR page, and markup in a name stays text", async () => {
+  // A directory where carol has a password, no device, and a hostile display name.
+  const toml = execFileSync(idcBin, ["demo-directory"]).toString()
+    .replace('display_name = "Carol Invited"', 'display_name = "<script>alert(1)</script>"\npassword = "carol password"');
+  const dir = mkdtempSync(join(tmpdir(), "tobira-browser-dir-"));
+  writeFileSync(join(dir, "dir.toml"), toml);
+  const other = await startIdc(["--directory", join(dir, "dir.toml")]);
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  let dialogs = 0;
+  page.on("dialog", async (d) => { dialogs++; await d.dismiss(); });
+  await page.goto(`${other.url}/signin?next=/start`);
+  await page.fill("#username", "carol");
+  await page.fill("#password", "carol password");
+  await page.click("#signin");
+  assert.ok(await page.isVisible("#qr svg"), "the QR code is drawn");
+  await page.screenshot({ path: join(shots, "08-mfa-enrolment.png"), fullPage: true });
+  const secret = (await page.textContent("#secret")).trim();
+  await page.fill("#mfa_code", totp(secret));
+  await page.click("#enrol");
+  assert.match(await page.textContent("main"), /Signed in as/);
+  // The admin view lists carol's display name as text, never as markup.
+  await page.goto(`${other.url}/admin`);
+  await page.screenshot({ path: join(shots, "09-admin-sign-in.png"), fullPage: true });
+  await page.fill("#token", other.token);
+  await page.click("#admin-signin");
+  assert.match(await page.textContent("main"), /<script>alert\(1\)<\/script>/, "shown as text");
+  assert.equal(dialogs, 0, "no script ran");
+  await page.screenshot({ path: join(shots, "10-admin.png"), fullPage: true });
+  await ctx.close();
+  other.child.kill();
+});
