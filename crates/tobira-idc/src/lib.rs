@@ -52,6 +52,18 @@ pub struct Settings {
     pub faults: Faults,
     /// Token for the admin API; random if not given.
     pub admin_token: Option<String>,
+    /// A connection that has not sent a whole request head this long after
+    /// connecting (or after its previous response) is closed.
+    pub header_read_timeout: Duration,
+    /// A request whose body has not arrived and been answered this long after
+    /// its head is answered with 408 and its connection closed.
+    pub request_timeout: Duration,
+    /// Connections served at once; further clients wait in the listen backlog.
+    pub max_connections: usize,
+    /// SSO role credentials (and roles assumed with them) stay valid until
+    /// they expire after their sign-in session is revoked, as on AWS
+    /// ("access can remain for about an hour"). Off: revocation is immediate.
+    pub credentials_outlive_revocation: bool,
 }
 
 impl Default for Settings {
@@ -65,6 +77,10 @@ impl Default for Settings {
             device_interval: 1,
             faults: Faults::default(),
             admin_token: None,
+            header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+            credentials_outlive_revocation: false,
         }
     }
 }
