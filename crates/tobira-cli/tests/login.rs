@@ -122,11 +122,11 @@ async fn device_login_then_accounts_roles_sessions_logout() {
     );
     std::fs::rename(&creds, creds.with_file_name(&expected_name)).unwrap();
 
-    assert_eq!(s.idc.active_sessions().len(), 1);
+    assert_eq!(s.idc.active_sessions().unwrap().len(), 1);
     let r = tobira(&t, &["logout", "--profile", "dev"]);
     assert_eq!(r.code, Some(0), "{r:?}");
     assert_eq!(r.stdout, "Logged out of sso-session corp; removed 1 cached role credential file(s).\n");
-    assert!(s.idc.active_sessions().is_empty(), "the server-side session ended");
+    assert!(s.idc.active_sessions().unwrap().is_empty(), "the server-side session ended");
     let r = tobira(&t, &["sso", "accounts", "--profile", "dev"]);
     assert_eq!(r.code, Some(7));
     assert!(

@@ -28,9 +28,9 @@ enum Command {
         /// Address to bind (loopback by default)
         #[arg(long, default_value = "127.0.0.1")]
         bind: std::net::IpAddr,
-        /// Port (0 = any free port)
-        #[arg(long, default_value_t = 0)]
-        port: u16,
+        /// Port (0 = any free port); with --db, default: the port the database was last served on
+        #[arg(long)]
+        port: Option<u16>,
         /// Approve every device and browser authorization at once as this user (for CI)
         #[arg(long, value_name = "USER")]
         auto_approve: Option<String>,
@@ -46,6 +46,23 @@ enum Command {
         /// Fault injection: portal requests per second above which TooManyRequestsException is returned
         #[arg(long)]
         portal_rps_limit: Option<u32>,
+        /// Keep SSO role credentials (and roles assumed with them) valid until they expire after
+        /// their sign-in session is revoked, as AWS does ("access can remain for about an hour")
+        #[arg(long)]
+        credentials_outlive_revocation: bool,
+        /// Use a new random admin token instead of the one saved in --db
+        #[arg(long)]
+        new_admin_token: bool,
+        /// Connections served at once (more wait in the listen backlog)
+        #[arg(long, default_value_t = 1024)]
+        max_connections: usize,
+    },
+    /// Print a one-time link with which a user sets a password (valid 7 days)
+    Invite {
+        #[arg(long, value_name = "FILE")]
+        db: PathBuf,
+        #[arg(long, value_name = "USER")]
+        user: String,
     },
     /// Print the built-in demo directory (a starting point for --directory)
     DemoDirectory,
@@ -108,21 +125,49 @@ fn main() -> ExitCode {
     }
 }
 
-fn open_existing(db: PathBuf) -> Result<Idc, String> {
-    if !db.exists() {
-        return Err(format!(
-            "{} does not exist; start the server with `tobira-idc serve --db {}`",
-            db.display(),
-            db.display()
-        ));
-    }
-    Idc::new(Settings { db: Some(db), ..Settings::default() }).map_err(|e| e.to_string())
+/// Why a command failed; each message says what to do.
+#[derive(Debug, thiserror::Error)]
+enum Error {
+    #[error("{} does not exist; start the server with `tobira-idc serve --db {}`", .0.display(), .0.display())]
+    NoDatabase(PathBuf),
+    #[error("cannot read {}: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{}: {source}", path.display())]
+    BadDirectory { path: PathBuf, source: tobira_idc::directory::DirectoryError },
+    #[error(transparent)]
+    Start(#[from] tobira_idc::StartError),
+    #[error(transparent)]
+    Change(#[from] tobira_idc::ChangeError),
+    #[error(transparent)]
+    Decide(#[from] tobira_idc::DecideError),
+    #[error(transparent)]
+    Store(#[from] tobira_idc::StoreError),
+    #[error("{0}")]
+    Usage(&'static str),
+    #[error("no user `{0}` in the directory; `tobira-idc directory --db FILE` lists them")]
+    NoUser(String),
+    #[error("cannot bind {addr}: {source}; pick another port with --port, or stop what is using it")]
+    Bind { addr: String, source: std::io::Error },
+    #[error("cannot start: {0}")]
+    Io(#[from] std::io::Error),
 }
 
-fn run(command: Command) -> Result<(), String> {
+fn open_existing(db: PathBuf) -> Result<Idc, Error> {
+    if !db.exists() {
+        return Err(Error::NoDatabase(db));
+    }
+    Ok(Idc::new(Settings { db: Some(db), ..Settings::default() })?)
+}
+
+fn read_directory(path: PathBuf) -> Result<Directory, Error> {
+    let text = std::fs::read_to_string(&path).map_err(|source| Error::Read { path: path.clone(), source })?;
+    Directory::from_toml(&text).map_err(|source| Error::BadDirectory { path, source })
+}
+
+fn run(command: Command) -> Result<(), Error> {
     match command {
         Command::DemoDirectory => {
-            print!("{}", toml::to_string(&Directory::demo()).map_err(|e| e.to_string())?);
+            print!("{}", Directory::demo().to_public_toml());
             Ok(())
         }
         Command::Approve { db, user_code, request, user } => {
@@ -130,7 +175,7 @@ fn run(command: Command) -> Result<(), String> {
             match (user_code, request) {
                 (Some(code), _) => idc.approve_device(&code, &user)?,
                 (None, Some(id)) => idc.approve_authorization(&id, &user)?,
-                (None, None) => return Err("give --user-code or --request".into()),
+                (None, None) => return Err(Error::Usage("give --user-code or --request")),
             }
             println!("approved as {user}");
             Ok(())
@@ -139,44 +184,36 @@ fn run(command: Command) -> Result<(), String> {
             let idc = open_existing(db)?;
             match set {
                 Some(path) => {
-                    let text =
-                        std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-                    let dir = Directory::from_toml(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-                    idc.replace_directory(dir)?;
-                    println!("directory replaced");
+                    idc.apply_edited_directory(read_directory(path)?)?;
+                    println!("directory replaced (users listed without a password keep theirs)");
                 }
-                None => print!("{}", toml::to_string(&idc.directory()).map_err(|e| e.to_string())?),
+                None => print!("{}", idc.directory().to_public_toml()),
             }
             Ok(())
         }
         Command::MfaCode { db, directory, user, iam_user, device } => {
             let dir = match (db, directory) {
                 (Some(db), _) => open_existing(db)?.directory(),
-                (None, Some(path)) => {
-                    let text =
-                        std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-                    Directory::from_toml(&text).map_err(|e| format!("{}: {e}", path.display()))?
-                }
+                (None, Some(path)) => read_directory(path)?,
                 (None, None) => Directory::demo(),
             };
             let devices = match (&user, &iam_user) {
-                (Some(u), _) => {
-                    dir.user(u).map(|u| u.mfa.clone()).ok_or_else(|| format!("no user `{u}` in the directory"))?
-                }
+                (Some(u), _) => dir.user(u).map(|u| u.mfa.clone()).ok_or_else(|| Error::NoUser(u.clone()))?,
                 (None, Some(u)) => dir
                     .iam_users
                     .iter()
                     .find(|x| &x.name == u)
                     .map(|u| u.mfa.clone())
-                    .ok_or_else(|| format!("no IAM user `{u}` in the directory"))?,
-                (None, None) => return Err("give --user or --iam-user".into()),
+                    .ok_or_else(|| Error::NoUser(u.clone()))?,
+                (None, None) => return Err(Error::Usage("give --user or --iam-user")),
             };
             let d = match &device {
                 Some(name) => devices.iter().find(|d| &d.name == name),
                 None => devices.first(),
             }
-            .ok_or("that user has no such MFA device")?;
-            let secret = tobira_idc::totp::decode_secret(&d.secret).ok_or("the device secret is not base32")?;
+            .ok_or(Error::Usage("that user has no such MFA device"))?;
+            let secret =
+                tobira_idc::totp::decode_secret(&d.secret).ok_or(Error::Usage("the device secret is not base32"))?;
             println!("{}", tobira_idc::totp::code_at(&secret, jiff::Timestamp::now().as_second()));
             Ok(())
         }
@@ -187,7 +224,7 @@ fn run(command: Command) -> Result<(), String> {
                 println!("revoked {n} session(s) of {user}");
                 return Ok(());
             }
-            for s in idc.active_sessions() {
+            for s in idc.active_sessions()? {
                 let t = |s: i64| jiff::Timestamp::from_second(s).map(|t| t.to_string()).unwrap_or_default();
                 println!(
                     "{}  {}  signed in {}  expires {}  {} active token(s)",
@@ -200,6 +237,12 @@ fn run(command: Command) -> Result<(), String> {
             }
             Ok(())
         }
+        Command::Invite { db, user } => {
+            let idc = open_existing(db)?;
+            let link = idc.invite(&user)?;
+            println!("{}", link.url);
+            Ok(())
+        }
         Command::Serve {
             directory,
             db,
@@ -210,18 +253,15 @@ fn run(command: Command) -> Result<(), String> {
             device_expires_in,
             latency_ms,
             portal_rps_limit,
+            credentials_outlive_revocation,
+            new_admin_token,
+            max_connections,
         } => {
-            let directory = match directory {
-                Some(path) => {
-                    let text =
-                        std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-                    Some(Directory::from_toml(&text).map_err(|e| format!("{}: {e}", path.display()))?)
-                }
-                None => None,
-            };
+            let directory = directory.map(read_directory).transpose()?;
             if !(1..=12).contains(&session_hours) {
-                return Err("--session-hours must be 1 to 12".into());
+                return Err(Error::Usage("--session-hours must be 1 to 12"));
             }
+            let persistent = db.is_some();
             let settings = Settings {
                 directory,
                 db,
@@ -229,40 +269,107 @@ fn run(command: Command) -> Result<(), String> {
                 session_seconds: session_hours * 3600,
                 device_expires_in,
                 faults: Faults { latency_ms, portal_rps_limit, ..Faults::default() },
+                admin_token: new_admin_token.then(tobira_idc::random_admin_token),
+                credentials_outlive_revocation,
+                max_connections,
                 ..Settings::default()
             };
-            let idc = Idc::new(settings).map_err(|e| e.to_string())?;
-            let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+            let idc = Idc::new(settings)?;
+            // With --db, the same address across restarts (so configured
+            // profiles and bookmarks keep working), unless told otherwise.
+            let port = port.or_else(|| idc.saved_port()).unwrap_or(0);
+            let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind((bind, port))
-                    .await
-                    .map_err(|e| format!("cannot bind {bind}:{port}: {e}"))?;
-                let addr = listener.local_addr().map_err(|e| e.to_string())?;
+                let listener = match tokio::net::TcpListener::bind((bind, port)).await {
+                    Ok(l) => l,
+                    Err(source) => return Err(Error::Bind { addr: format!("{bind}:{port}"), source }),
+                };
+                let addr = listener.local_addr()?;
                 let shutdown = shutdown_signal()?;
-                let url = format!("http://{addr}");
-                let dir = idc.directory();
-                println!("tobira-idc listening on {url}");
-                println!("start URL: {}  SSO region: {}", dir.instance.start_url, dir.instance.region);
-                println!("export AWS_ENDPOINT_URL_SSO_OIDC={url}");
-                println!("export AWS_ENDPOINT_URL_SSO={url}");
-                println!("export AWS_ENDPOINT_URL_STS={url}");
-                println!("admin token: {}", idc.admin_token());
-                use std::io::Write as _;
-                let _ = std::io::stdout().flush();
-                idc.serve(listener, shutdown).await.map_err(|e| e.to_string())
+                idc.listening_on(addr);
+                welcome(&idc, &format!("http://{addr}"), persistent);
+                idc.serve(listener, shutdown).await?;
+                Ok(())
             })
         }
     }
 }
 
+/// The first screen: where everything is and what to do next.
+fn welcome(idc: &Idc, url: &str, persistent: bool) {
+    let dir = idc.directory();
+    let demo = Directory::demo();
+    let portal = format!("{url}{}", idc.portal_path());
+    println!(
+        "tobira-idc listening on {url}  ({})",
+        if persistent { "state kept in --db" } else { "state in memory: it ends with this process" }
+    );
+    println!();
+    println!("Access portal (sign in as a person): {portal}");
+    for u in &dir.users {
+        let mfa = if u.mfa.is_empty() {
+            String::new()
+        } else {
+            format!(", MFA code: tobira-idc mfa-code --user {}{}", u.name, db_hint(persistent))
+        };
+        let demo_password =
+            demo.user(&u.name).is_some_and(|d| d.password_hash.is_some() && d.password_hash == u.password_hash);
+        match (&u.password_hash, demo_password) {
+            (Some(_), true) => println!("  {:<8} password \"correct horse battery staple\"{mfa}", u.name),
+            (Some(_), false) => println!("  {:<8} password set{mfa}", u.name),
+            (None, _) => match idc.invite(&u.name) {
+                Ok(link) => {
+                    println!("  {:<8} invited; hand over this one-time link to set a password: {}", u.name, link.url)
+                }
+                Err(_) => println!("  {:<8} invited", u.name),
+            },
+        }
+    }
+    println!("Admin pages: {url}/admin  admin token: {}", idc.admin_token());
+    if let Some(bob) = dir.iam_users.first() {
+        let key = bob.access_keys.first().map_or("", |k| k.id.as_str());
+        println!(
+            "IAM user {} (STS): access key {key}{}",
+            bob.name,
+            bob.mfa
+                .first()
+                .map(|d| format!(
+                    ", MFA serial {}, code: tobira-idc mfa-code --iam-user {}{}",
+                    bob.mfa_serial(d),
+                    bob.name,
+                    db_hint(persistent)
+                ))
+                .unwrap_or_default()
+        );
+    }
+    println!();
+    println!("Use it from tobira or the AWS CLI in another terminal:");
+    println!("  export AWS_ENDPOINT_URL_SSO_OIDC={url}");
+    println!("  export AWS_ENDPOINT_URL_SSO={url}");
+    println!("  export AWS_ENDPOINT_URL_STS={url}");
+    println!(
+        "  tobira configure sso --sso-session local --start-url {} --sso-region {}",
+        dir.instance.start_url, dir.instance.region
+    );
+    println!(
+        "The start URL names this instance to clients; it is not a page to open. Open the access portal above instead."
+    );
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+}
+
+fn db_hint(persistent: bool) -> &'static str {
+    if persistent { " --db FILE" } else { "" }
+}
+
 /// Ctrl-C or SIGTERM. The handlers are installed before this returns, so a
 /// signal sent right after the start-up lines are printed is not missed.
-fn shutdown_signal() -> Result<impl std::future::Future<Output = ()> + Send + 'static, String> {
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).map_err(|e| format!("cannot handle SIGTERM: {e}"))?;
-        let mut int = signal(SignalKind::interrupt()).map_err(|e| format!("cannot handle SIGINT: {e}"))?;
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
         Ok(async move {
             tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
         })

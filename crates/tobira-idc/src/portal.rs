@@ -1,172 +1,176 @@
-//! The SSO portal API (wire.md §3): ListAccounts, ListAccountRoles,
+//! The SSO portal API (docs/wire.md §3): ListAccounts, ListAccountRoles,
 //! GetRoleCredentials, Logout — authenticated by `x-amz-sso_bearer_token`.
+//! Rate limits and injected faults are the middleware's (`middleware.rs`).
 
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde::Deserialize;
-use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
+use serde_json::json;
 
 use crate::Idc;
-use crate::sts::{NewCredentials, issue_credentials};
+use crate::domain::seal::Purpose;
+use crate::domain::sessions::{self, Owner};
+use crate::domain::store::StoreError;
+use crate::domain::{credentials, secret};
+use crate::wire::rest_json;
 
 /// A portal error: `x-amzn-ErrorType` + `{"message"}`.
 #[derive(Debug)]
-pub(crate) struct PortalError {
-    status: u16,
-    shape: String,
-    message: String,
+pub(crate) enum PortalError {
+    Unauthorized,
+    Forbidden,
+    InvalidRequest(&'static str),
+    Internal(StoreError),
 }
 
-fn err(status: u16, shape: &str, message: impl Into<String>) -> PortalError {
-    PortalError { status, shape: shape.into(), message: message.into() }
-}
-
-impl From<rusqlite::Error> for PortalError {
-    fn from(e: rusqlite::Error) -> Self {
-        err(500, "InternalServerException", format!("storage error: {e}"))
+impl From<StoreError> for PortalError {
+    fn from(e: StoreError) -> Self {
+        PortalError::Internal(e)
     }
 }
 
 impl IntoResponse for PortalError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        crate::rest_json(status, Some(&self.shape), &json!({ "message": self.message }))
+        let (status, shape, message) = match self {
+            PortalError::Unauthorized => {
+                (StatusCode::UNAUTHORIZED, "UnauthorizedException", "Session token not found or invalid".to_string())
+            }
+            PortalError::Forbidden => (StatusCode::FORBIDDEN, "ForbiddenException", "No access".to_string()),
+            PortalError::InvalidRequest(m) => (StatusCode::BAD_REQUEST, "InvalidRequestException", m.to_string()),
+            PortalError::Internal(e) => (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerException", e.to_string()),
+        };
+        rest_json::error(status, shape, &json!({ "message": message }))
     }
 }
 
-fn ok_json(v: Value) -> Response {
-    crate::rest_json(StatusCode::OK, None, &v)
-}
+/// The caller: the owner of the bearer token.
+pub(crate) struct Caller(Owner);
 
-/// Faults, then the bearer token → (user, sign-in session).
-async fn caller(idc: &Idc, op: &str, headers: &HeaderMap) -> Result<(String, String), PortalError> {
-    if let Some((status, code)) = idc.fault(op, true).await {
-        return Err(err(status, &code, "injected fault"));
+impl FromRequestParts<Idc> for Caller {
+    type Rejection = PortalError;
+
+    async fn from_request_parts(parts: &mut Parts, idc: &Idc) -> Result<Self, Self::Rejection> {
+        let token = parts.headers.get("x-amz-sso_bearer_token").and_then(|v| v.to_str().ok()).unwrap_or("");
+        sessions::access_owner(idc.core(), token)?.map(Caller).ok_or(PortalError::Unauthorized)
     }
-    let token = headers.get("x-amz-sso_bearer_token").and_then(|v| v.to_str().ok()).unwrap_or("");
-    crate::oidc::token_owner(idc, token)?
-        .ok_or_else(|| err(401, "UnauthorizedException", "Session token not found or invalid"))
 }
 
 #[derive(Deserialize)]
-pub(crate) struct Page {
+pub(crate) struct PageQuery {
     next_token: Option<String>,
     max_result: Option<String>,
     account_id: Option<String>,
     role_name: Option<String>,
 }
 
-/// Offset-based pages with an opaque token.
-fn paginate<T: Clone>(items: &[T], q: &Page) -> Result<(Vec<T>, Option<String>), PortalError> {
+/// A page request: where to start and how many.
+struct PageSpec {
+    start: usize,
+    max: usize,
+}
+
+/// Offset-based pages behind an opaque token, MAC'd so a client cannot
+/// forge one (it would only skip ahead in its own list, but a token the
+/// server did not make is refused as AWS refuses it).
+fn page_spec(idc: &Idc, q: &PageQuery) -> Result<PageSpec, PortalError> {
     let max = match &q.max_result {
         Some(m) => m
             .parse::<usize>()
             .ok()
             .filter(|m| (1..=100).contains(m))
-            .ok_or_else(|| err(400, "InvalidRequestException", "max_result must be an integer from 1 to 100"))?,
+            .ok_or(PortalError::InvalidRequest("max_result must be an integer from 1 to 100"))?,
         None => 20,
     };
     let start = match &q.next_token {
-        Some(t) => base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(t)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|s| s.strip_prefix("offset:").and_then(|n| n.parse::<usize>().ok()))
-            .filter(|n| *n <= items.len())
-            .ok_or_else(|| err(400, "InvalidRequestException", "invalid next_token"))?,
+        Some(t) => {
+            let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(t).unwrap_or_default();
+            let (offset, mac) = raw.split_at_checked(8).ok_or(PortalError::InvalidRequest("invalid next_token"))?;
+            if !secret::same(&idc.core().seal.mac(Purpose::PageToken, offset)[..8], mac) {
+                return Err(PortalError::InvalidRequest("invalid next_token"));
+            }
+            let mut b = [0u8; 8];
+            b.copy_from_slice(offset);
+            usize::try_from(u64::from_be_bytes(b)).map_err(|_| PortalError::InvalidRequest("invalid next_token"))?
+        }
         None => 0,
     };
-    let end = (start + max).min(items.len());
-    let next =
-        (end < items.len()).then(|| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("offset:{end}")));
-    Ok((items[start..end].to_vec(), next))
+    Ok(PageSpec { start, max })
+}
+
+fn next_token(idc: &Idc, end: usize, total: usize) -> Option<String> {
+    (end < total).then(|| {
+        let offset = (end as u64).to_be_bytes();
+        let mac = idc.core().seal.mac(Purpose::PageToken, &offset);
+        let mut raw = offset.to_vec();
+        raw.extend_from_slice(&mac[..8]);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+    })
 }
 
 pub(crate) async fn list_accounts(
     State(idc): State<Idc>,
-    headers: HeaderMap,
-    Query(q): Query<Page>,
+    Caller(owner): Caller,
+    Query(q): Query<PageQuery>,
 ) -> Result<Response, PortalError> {
-    let (user, _) = caller(&idc, "ListAccounts", &headers).await?;
-    let dir = idc.directory();
-    let mut accounts: Vec<Value> = Vec::new();
-    for (a, _) in dir.entitlements(&user) {
-        let v = json!({ "accountId": a.id, "accountName": a.name, "emailAddress": a.email });
-        if !accounts.contains(&v) {
-            accounts.push(v);
-        }
+    let spec = page_spec(&idc, &q)?;
+    let model = idc.core().model();
+    let total = model.account_count(&owner.user);
+    if spec.start > total {
+        return Err(PortalError::InvalidRequest("invalid next_token"));
     }
-    let (page, next) = paginate(&accounts, &q)?;
+    let page: Vec<_> = model
+        .accounts_page(&owner.user, spec.start, spec.max)
+        .into_iter()
+        .map(|a| json!({ "accountId": a.id, "accountName": a.name, "emailAddress": a.email }))
+        .collect();
     let mut out = json!({ "accountList": page });
-    if let Some(n) = next {
+    if let Some(n) = next_token(&idc, spec.start + spec.max, total) {
         out["nextToken"] = json!(n);
     }
-    Ok(ok_json(out))
+    Ok(rest_json::ok(&out))
 }
 
 pub(crate) async fn list_account_roles(
     State(idc): State<Idc>,
-    headers: HeaderMap,
-    Query(q): Query<Page>,
+    Caller(owner): Caller,
+    Query(q): Query<PageQuery>,
 ) -> Result<Response, PortalError> {
-    let (user, _) = caller(&idc, "ListAccountRoles", &headers).await?;
-    let account = q.account_id.clone().ok_or_else(|| err(400, "InvalidRequestException", "account_id is required"))?;
-    let dir = idc.directory();
-    let roles: Vec<Value> = dir
-        .entitlements(&user)
-        .into_iter()
-        .filter(|(a, _)| a.id == account)
-        .map(|(a, p)| json!({ "roleName": p.name, "accountId": a.id }))
+    let spec = page_spec(&idc, &q)?;
+    let account = q.account_id.as_deref().ok_or(PortalError::InvalidRequest("account_id is required"))?;
+    let model = idc.core().model();
+    let roles = model.roles(&owner.user, account);
+    if spec.start > roles.len() {
+        return Err(PortalError::InvalidRequest("invalid next_token"));
+    }
+    let page: Vec<_> = roles
+        .iter()
+        .skip(spec.start)
+        .take(spec.max)
+        .map(|p| json!({ "roleName": p.name, "accountId": account }))
         .collect();
-    let (page, next) = paginate(&roles, &q)?;
     let mut out = json!({ "roleList": page });
-    if let Some(n) = next {
+    if let Some(n) = next_token(&idc, spec.start + spec.max, roles.len()) {
         out["nextToken"] = json!(n);
     }
-    Ok(ok_json(out))
-}
-
-/// The IAM role Identity Center creates for a permission set in an account:
-/// `AWSReservedSSO_<permission set>_<16 hex>`.
-pub(crate) fn reserved_role_name(account: &str, permission_set: &str) -> String {
-    let digest = Sha256::digest(format!("{account}/{permission_set}").as_bytes());
-    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-    format!("AWSReservedSSO_{permission_set}_{hex}")
+    Ok(rest_json::ok(&out))
 }
 
 pub(crate) async fn get_role_credentials(
     State(idc): State<Idc>,
-    headers: HeaderMap,
-    Query(q): Query<Page>,
+    Caller(owner): Caller,
+    Query(q): Query<PageQuery>,
 ) -> Result<Response, PortalError> {
-    let (user, session) = caller(&idc, "GetRoleCredentials", &headers).await?;
     let (Some(account), Some(role)) = (q.account_id.as_deref(), q.role_name.as_deref()) else {
-        return Err(err(400, "InvalidRequestException", "role_name and account_id are required"));
+        return Err(PortalError::InvalidRequest("role_name and account_id are required"));
     };
-    let dir = idc.directory();
-    let Some((_, ps)) = dir.entitlements(&user).into_iter().find(|(a, p)| a.id == account && p.name == role) else {
-        return Err(err(403, "ForbiddenException", "No access"));
-    };
-    let role_name = reserved_role_name(account, &ps.name);
-    let now = idc.clock().now_s();
-    let creds = issue_credentials(
-        &idc,
-        NewCredentials {
-            account_id: account.to_string(),
-            arn: format!("arn:aws:sts::{account}:assumed-role/{role_name}/{user}"),
-            user_id: format!("{}:{user}", crate::sts::role_id(account, &role_name)),
-            role_arn: Some(format!("arn:aws:iam::{account}:role/{role_name}")),
-            role_session: true,
-            mfa: false,
-            session_id: Some(session),
-            expires_at: now + i64::from(ps.session_hours) * 3600,
-            source_identity: None,
-        },
-    )?;
-    Ok(ok_json(json!({
+    let core = idc.core();
+    let model = core.model();
+    let (account, ps) = model.entitlement(&owner.user, account, role).ok_or(PortalError::Forbidden)?;
+    let creds = credentials::sso_role(core, &owner.user, &owner.session_id, account, ps);
+    Ok(rest_json::ok(&json!({
         "roleCredentials": {
             "accessKeyId": creds.access_key_id,
             "secretAccessKey": creds.secret_access_key,
@@ -178,8 +182,7 @@ pub(crate) async fn get_role_credentials(
 
 /// Ends the caller's sign-in session: its tokens and every credential
 /// issued from it stop working.
-pub(crate) async fn logout(State(idc): State<Idc>, headers: HeaderMap) -> Result<Response, PortalError> {
-    let (_, session) = caller(&idc, "Logout", &headers).await?;
-    idc.store().conn().execute("UPDATE sessions SET revoked = 1 WHERE session_id = ?1", [&session])?;
+pub(crate) async fn logout(State(idc): State<Idc>, Caller(owner): Caller) -> Result<Response, PortalError> {
+    sessions::revoke(idc.core(), &owner.session_id)?;
     Ok(StatusCode::OK.into_response())
 }

@@ -84,20 +84,32 @@ async fn state_survives_a_restart_and_other_processes_see_directory_changes() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn expired_state_is_swept_so_memory_stays_bounded() {
+async fn issuing_credentials_stores_nothing_and_expired_sessions_are_swept() {
     let s = demo().await;
+    let rows = |idc: &tobira_idc::Idc| -> i64 { idc.store().row_counts().unwrap().iter().map(|(_, n)| n).sum() };
+    let token = device_login(&s, "alice").await;
+    let before = rows(&s.idc);
+    // Sealed credentials: a thousand of them add no row.
     let bob = sts(&s.url, BOB_KEY, BOB_SECRET, None);
+    let p = portal(&s.url);
     for _ in 0..3 {
         bob.get_session_token().duration_seconds(900).send().await.unwrap();
     }
-    let rows = |idc: &tobira_idc::Idc| -> i64 {
-        idc.store().conn().query_row("SELECT COUNT(*) FROM credentials", [], |r| r.get(0)).unwrap()
-    };
-    assert_eq!(rows(&s.idc), 3);
-    // Expired for more than the grace hour; the next request of any kind sweeps.
-    s.idc.clock().advance(std::time::Duration::from_secs(900 + 3600 + 61));
-    let _ = portal(&s.url).list_accounts().access_token("x").send().await;
-    assert_eq!(rows(&s.idc), 0);
+    for _ in 0..20 {
+        p.get_role_credentials()
+            .access_token(&token)
+            .account_id("222222222222")
+            .role_name("ReadOnly")
+            .send()
+            .await
+            .unwrap();
+    }
+    assert_eq!(rows(&s.idc), before, "credentials are sealed, not stored");
+    // The sign-in session, its client and device authorization expire; an
+    // hour later a sweep removes them.
+    s.idc.clock().advance(std::time::Duration::from_secs(90 * 24 * 3600 + 3600 + 61));
+    assert!(s.idc.store().sweep(s.idc.clock().now_s()).unwrap() >= 3);
+    assert_eq!(rows(&s.idc), 0, "{:?}", s.idc.store().row_counts().unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -23,10 +23,16 @@ fn serve(args: &[&str]) -> (Guard, Vec<String>) {
         Command::new(BIN).arg("serve").args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut lines = Vec::new();
-    for _ in 0..6 {
+    // The first screen ends with the note on the start URL.
+    for _ in 0..40 {
         let mut line = String::new();
-        out.read_line(&mut line).unwrap();
+        if out.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
         lines.push(line.trim_end().to_string());
+        if line.starts_with("The start URL names this instance") {
+            break;
+        }
     }
     (Guard(child), lines)
 }
@@ -43,13 +49,22 @@ fn run(args: &[&str]) -> (i32, String, String) {
 #[test]
 fn serve_prints_endpoints_and_stops_on_sigterm() {
     let (mut guard, lines) = serve(&["--port", "0"]);
-    let url = lines[0].strip_prefix("tobira-idc listening on ").unwrap().to_string();
+    let url = lines[0].strip_prefix("tobira-idc listening on ").unwrap().split_whitespace().next().unwrap().to_string();
     assert!(url.starts_with("http://127.0.0.1:") && !url.ends_with(":0"), "{url}");
-    assert_eq!(lines[1], "start URL: https://d-1234567890.awsapps.com/start  SSO region: us-east-1");
-    assert_eq!(lines[2], format!("export AWS_ENDPOINT_URL_SSO_OIDC={url}"));
-    assert_eq!(lines[3], format!("export AWS_ENDPOINT_URL_SSO={url}"));
-    assert_eq!(lines[4], format!("export AWS_ENDPOINT_URL_STS={url}"));
-    assert!(lines[5].starts_with("admin token: "));
+    let text = lines.join("\n");
+    for expected in [
+        format!("Access portal (sign in as a person): {url}/start"),
+        "  alice    password \"correct horse battery staple\", MFA code: tobira-idc mfa-code --user alice".to_string(),
+        format!("  carol    invited; hand over this one-time link to set a password: {url}/invite/"),
+        format!("Admin pages: {url}/admin  admin token: "),
+        "IAM user bob (STS): access key AKIAIOSFODNN7EXAMPLE, MFA serial arn:aws:iam::123456789012:mfa/bob-phone".to_string(),
+        format!("  export AWS_ENDPOINT_URL_SSO_OIDC={url}"),
+        format!("  export AWS_ENDPOINT_URL_SSO={url}"),
+        format!("  export AWS_ENDPOINT_URL_STS={url}"),
+        "  tobira configure sso --sso-session local --start-url https://d-1234567890.awsapps.com/start --sso-region us-east-1".to_string(),
+    ] {
+        assert!(text.contains(&expected), "first screen lacks `{expected}`:\n{text}");
+    }
     let pid = guard.0.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -72,13 +87,29 @@ fn admin_subcommands_on_a_database_file() {
     assert_eq!(code, 1);
     assert!(err.contains("does not exist; start the server with `tobira-idc serve --db"), "{err}");
 
-    let (_guard, _) = serve(&["--port", "0", "--db", db]);
+    let (guard, first) = serve(&["--port", "0", "--db", db]);
+    // With --db, a restart keeps the address and the admin token.
+    let head = |lines: &[String], prefix: &str| lines.iter().find(|l| l.starts_with(prefix)).cloned().unwrap();
+    drop(guard);
+    let (guard, second) = serve(&["--db", db]);
+    assert_eq!(head(&first, "tobira-idc listening on "), head(&second, "tobira-idc listening on "));
+    assert_eq!(head(&first, "Admin pages: "), head(&second, "Admin pages: "));
+    drop(guard);
+    let (_guard, third) = serve(&["--db", db, "--new-admin-token"]);
+    assert_ne!(head(&first, "Admin pages: "), head(&third, "Admin pages: "), "--new-admin-token");
+    let (code, link, _) = run(&["invite", "--db", db, "--user", "carol"]);
+    let url = head(&first, "tobira-idc listening on ").split_whitespace().nth(3).unwrap().to_string();
+    assert_eq!(code, 0);
+    assert!(link.trim().starts_with(&format!("{url}/invite/")), "{link} vs {url}");
+    let (code, _, err) = run(&["invite", "--db", db, "--user", "mallory"]);
+    assert_eq!((code, err.trim()), (1, "error: no user `mallory` in the directory"));
     let (code, _, err) = run(&["approve", "--db", db, "--user-code", "ABCD-EFGH", "--user", "alice"]);
     assert_eq!((code, err.trim()), (1, "error: no device authorization with code ABCD-EFGH"));
 
     let (code, toml, _) = run(&["directory", "--db", db]);
     assert_eq!(code, 0);
     assert!(toml.contains("start_url = \"https://d-1234567890.awsapps.com/start\""), "{toml}");
+    assert!(!toml.contains("password") && !toml.contains("argon2"), "no password or hash is shown: {toml}");
     let edited = dir.path().join("dir.toml");
     std::fs::write(&edited, toml.replace("session_hours = 8", "session_hours = 13")).unwrap();
     let (code, _, err) = run(&["directory", "--db", db, "--set", edited.to_str().unwrap()]);

@@ -97,7 +97,7 @@ async fn device_flow_denied_expired_and_bad_requests() {
         .await
         .unwrap_err();
     assert!(e.into_service_error().is_expired_token_exception());
-    assert!(s.idc.approve_device(expiring.user_code().unwrap(), "alice").unwrap_err().contains("expired"));
+    assert!(s.idc.approve_device(expiring.user_code().unwrap(), "alice").unwrap_err().to_string().contains("expired"));
 
     // Wrong secret → 401 InvalidClientException; unknown start URL; bad grant type.
     let e = c
@@ -264,14 +264,17 @@ async fn pkce_with_auto_approve_verifier_redirect_and_single_use() {
         .await
         .unwrap_err();
     assert_eq!(code(e), "InvalidGrantException");
-    c.create_token()
+    // Presenting a rotated token again revoked the whole family (RFC 9700 §4.14.2).
+    let e = c
+        .create_token()
         .client_id(&id)
         .client_secret(&secret)
         .grant_type("refresh_token")
         .refresh_token(r1.refresh_token().unwrap())
         .send()
         .await
-        .unwrap();
+        .unwrap_err();
+    assert_eq!(code(e), "InvalidGrantException");
 
     // Unregistered redirect → an error page, no redirect.
     let (status, location, _) = get(&s.url, &authorize_path(&id, "http://127.0.0.1:9/other", "x", &challenge())).await;

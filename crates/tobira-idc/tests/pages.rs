@@ -4,102 +4,8 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
 use common::*;
 use tobira_idc::{Directory, Settings};
-
-const ALICE_PASSWORD: &str = "correct horse battery staple";
-const ALICE_MFA_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
-
-/// A cookie-keeping client of the pages.
-struct Browser {
-    url: String,
-    cookies: BTreeMap<String, String>,
-}
-
-impl Browser {
-    fn new(url: &str) -> Browser {
-        Browser { url: url.to_string(), cookies: BTreeMap::new() }
-    }
-
-    fn absorb(&mut self, head: &str) {
-        for line in head.lines() {
-            let Some((k, v)) = line.split_once(':') else { continue };
-            if !k.eq_ignore_ascii_case("set-cookie") {
-                continue;
-            }
-            let pair = v.trim().split(';').next().unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            if value.is_empty() || v.contains("Max-Age=0") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_string(), value.to_string());
-            }
-        }
-    }
-
-    fn cookie_header(&self) -> Vec<(String, String)> {
-        if self.cookies.is_empty() {
-            return vec![];
-        }
-        let c: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        vec![("Cookie".to_string(), c.join("; "))]
-    }
-
-    async fn get(&mut self, path: &str) -> (u16, String, String) {
-        let (status, head, body) = http(&self.url, "GET", path, &self.cookie_header(), "").await;
-        self.absorb(&head);
-        (status, head, body)
-    }
-
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> (u16, String, String) {
-        let body = serde_urlencoded::to_string(fields).unwrap();
-        let mut headers = self.cookie_header();
-        headers.push(("Content-Type".into(), "application/x-www-form-urlencoded".into()));
-        let (status, head, body) = http(&self.url, "POST", path, &headers, &body).await;
-        self.absorb(&head);
-        (status, head, body)
-    }
-}
-
-fn field(body: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = body.find(&marker).unwrap_or_else(|| panic!("no field {name} in {body}")) + marker.len();
-    let end = start + body[start..].find('"').unwrap();
-    body[start..end]
-        .replace("&amp;", "&")
-        .replace("&quot;", "\"")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&#39;", "'")
-}
-
-fn location(head: &str) -> String {
-    head.lines()
-        .find_map(|l| {
-            l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("location")).map(|(_, v)| v.trim().to_string())
-        })
-        .unwrap()
-}
-
-fn alice_code(s: &Server, offset: i64) -> String {
-    let secret = tobira_idc::totp::decode_secret(ALICE_MFA_SECRET).unwrap();
-    tobira_idc::totp::code_at_step(&secret, s.idc.clock().now_s().div_euclid(30) + offset, 6)
-}
-
-/// Signs in from the page at `path` (which shows the sign-in form).
-async fn sign_in(b: &mut Browser, s: &Server, path: &str) -> (u16, String, String) {
-    let (status, _, page) = b.get(path).await;
-    assert_eq!(status, 200, "{page}");
-    let (csrf, next) = (field(&page, "csrf"), field(&page, "next"));
-    let code = alice_code(s, 0);
-    b.post(
-        "/signin",
-        &[("csrf", &csrf), ("next", &next), ("username", "alice"), ("password", ALICE_PASSWORD), ("mfa_code", &code)],
-    )
-    .await
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn device_code_approved_through_sign_in_and_consent() {
@@ -198,22 +104,33 @@ async fn csrf_escaping_headers_rate_limit_and_revocation() {
     // Open redirects are not followed after sign-in.
     assert!(field(&page, "next") == "/device");
 
-    // A user's display name with markup is shown as text (carol's invitation page).
+    // The /authorize error pages carry the same frame and headers.
+    let (status, head, page) = b.get("/authorize?client_id=nobody").await;
+    assert_eq!(status, 400);
+    assert!(head.to_lowercase().contains("content-security-policy: default-src 'none'"), "{head}");
+    assert!(page.contains("tobira-idc · IAM Identity Center"), "{page}");
+
+    // Only local paths are kept as the place to go after sign-in.
     let (_, _, page) = b.get("/signin?next=//evil.example/").await;
     assert_eq!(field(&page, "next"), "/device", "only local paths are kept");
+    // An invited user cannot be claimed by name: only the administrator's link sets a password.
     let csrf = field(&page, "csrf");
-    let (_, _, invite) = b.post("/signin", &[("csrf", &csrf), ("next", "/device"), ("username", "carol")]).await;
+    let (_, _, claim) = b.post("/signin", &[("csrf", &csrf), ("next", "/device"), ("username", "carol")]).await;
+    assert!(claim.contains("The username or password is not correct."), "{claim}");
+    // A user's display name with markup is shown as text (carol's invitation page).
+    let link = s.idc.invite("carol").unwrap();
+    let path = link.url.strip_prefix(&s.url).unwrap().to_string();
+    let (_, _, invite) = b.get(&path).await;
     assert!(invite.contains("Welcome, &lt;script&gt;alert(1)&lt;/script&gt;."), "{invite}");
     assert!(!invite.contains("<script>"));
     // She chooses a password and is signed in.
-    let csrf = field(&invite, "csrf");
+    let (csrf, token) = (field(&invite, "csrf"), field(&invite, "token"));
     let (status, _, _) = b
         .post(
-            "/signin",
+            "/invite",
             &[
                 ("csrf", &csrf),
-                ("next", "/device"),
-                ("username", "carol"),
+                ("token", &token),
                 ("new_password", "a long password"),
                 ("confirm_password", "a long password"),
             ],
@@ -261,6 +178,7 @@ async fn access_portal_gives_working_programmatic_credentials() {
     assert!(portal.contains(&link.replace('&', "&amp;")), "{portal}");
     let (status, _, page) = b.get(link).await;
     assert_eq!(status, 200, "{page}");
+    let page = page.replace("&quot;", "\"");
     let line = |prefix: &str| {
         page.lines()
             .chain(page.split('\n'))
@@ -360,23 +278,17 @@ async fn admin_pages_behind_the_admin_token() {
     let (status, _, _) = b.post("/admin/login", &[("csrf", &csrf), ("token", s.idc.admin_token())]).await;
     assert_eq!(status, 303);
     let (_, _, admin) = b.get("/admin").await;
-    for text in [
-        "Alice Example",
-        "engineers",
-        "Production",
-        "FullAccess</td><td style=\"padding:4px 8px;border-top:1px solid #e9ebed\">8 h",
-        "Delete sessions of alice",
-    ] {
+    for text in ["Alice Example", "engineers", "Production", "FullAccess</td><td>8 h", "Delete sessions of alice"] {
         assert!(admin.contains(text), "missing {text}: {admin}");
     }
     let csrf = field(&admin, "csrf");
     // Without the CSRF token: refused.
     let (status, _, _) = b.post("/admin/revoke", &[("user", "alice")]).await;
     assert_eq!(status, 403);
-    assert_eq!(s.idc.active_sessions().len(), 1);
+    assert_eq!(s.idc.active_sessions().unwrap().len(), 1);
     let (status, _, _) = b.post("/admin/revoke", &[("csrf", &csrf), ("user", "alice")]).await;
     assert_eq!(status, 303);
-    assert!(s.idc.active_sessions().is_empty(), "deleted from the page");
+    assert!(s.idc.active_sessions().unwrap().is_empty(), "deleted from the page");
     // The directory editor refuses an invalid directory and keeps the old one.
     let (status, _, page) = b
         .post("/admin/directory", &[("csrf", &csrf), ("toml", "[instance]\nstart_url = \"x\"\nregion = \"r\"\n")])

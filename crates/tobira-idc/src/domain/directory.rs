@@ -2,7 +2,7 @@
 //! accounts, permission sets and assignments, and the IAM users and roles STS
 //! knows. Loaded from TOML (or the built-in demo), validated once.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -47,9 +47,15 @@ pub struct User {
     pub email: String,
     #[serde(default)]
     pub display_name: String,
-    /// `None` until the user sets one at first sign-in (the invitation step).
-    #[serde(default)]
+    /// A password in plain text, accepted when a directory is loaded and
+    /// replaced at once by [`User::password_hash`]; never written out.
+    #[serde(default, skip_serializing)]
     pub password: Option<String>,
+    /// The argon2id PHC string of the password; `None` until the user sets
+    /// one through an invitation link. Kept in the database, never shown
+    /// (see [`Directory::public`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_hash: Option<String>,
     #[serde(default)]
     pub groups: Vec<String>,
     #[serde(default)]
@@ -173,10 +179,47 @@ pub enum DirectoryError {
 }
 
 impl Directory {
+    /// Parses and validates a directory; plain-text passwords are hashed.
     pub fn from_toml(text: &str) -> Result<Directory, DirectoryError> {
-        let dir: Directory = toml::from_str(text)?;
+        let mut dir: Directory = toml::from_str(text)?;
         dir.validate()?;
+        dir.hash_passwords();
         Ok(dir)
+    }
+
+    /// Replaces every plain-text `password` by its argon2id hash.
+    pub fn hash_passwords(&mut self) {
+        for u in &mut self.users {
+            if let Some(plain) = u.password.take() {
+                u.password_hash = Some(crate::domain::password::hash(&plain));
+            }
+        }
+    }
+
+    /// The directory without password hashes: what every view shows (the
+    /// admin page, the admin API, `tobira-idc directory`).
+    pub fn public(&self) -> Directory {
+        let mut d = self.clone();
+        for u in &mut d.users {
+            u.password = None;
+            u.password_hash = None;
+        }
+        d
+    }
+
+    /// The public view as TOML.
+    pub fn to_public_toml(&self) -> String {
+        toml::to_string(&self.public()).unwrap_or_default()
+    }
+
+    /// For an edited public view about to replace `old`: users who come
+    /// without a password keep the one they had.
+    pub fn keep_passwords_of(&mut self, old: &Directory) {
+        for u in &mut self.users {
+            if u.password.is_none() && u.password_hash.is_none() {
+                u.password_hash = old.user(&u.name).and_then(|o| o.password_hash.clone());
+            }
+        }
     }
 
     /// The built-in demo: two accounts, `ReadOnly` and `FullAccess`
@@ -230,6 +273,11 @@ impl Directory {
                 return bad(format!("role `{}`: max_session_duration must be 3600 to 43200", r.name));
             }
         }
+        for u in &self.users {
+            if u.password_hash.as_deref().is_some_and(|h| !crate::domain::password::is_hash(h)) {
+                return bad(format!("user `{}`: password_hash must be an argon2id PHC string", u.name));
+            }
+        }
         for d in self.users.iter().flat_map(|u| &u.mfa).chain(self.iam_users.iter().flat_map(|u| &u.mfa)) {
             if crate::totp::decode_secret(&d.secret).is_none() {
                 return bad(format!("MFA device `{}`: secret is not base32", d.name));
@@ -243,29 +291,25 @@ impl Directory {
     }
 
     /// Accounts and permission sets assigned to a user, directly or through
-    /// a group: (account, permission set), sorted, without duplicates.
+    /// a group: (account, permission set), sorted by account id then
+    /// permission set name, without duplicates.
     pub fn entitlements(&self, user: &str) -> Vec<(&Account, &PermissionSet)> {
         let Some(u) = self.user(user) else { return vec![] };
+        let accounts: HashMap<&str, &Account> = self.accounts.iter().map(|a| (a.id.as_str(), a)).collect();
+        let sets: HashMap<&str, &PermissionSet> = self.permission_sets.iter().map(|p| (p.name.as_str(), p)).collect();
+        let groups: BTreeSet<&str> = u.groups.iter().map(String::as_str).collect();
         let mut pairs = BTreeSet::new();
         for a in &self.assignments {
             let applies = match a.principal.split_once(':') {
                 Some(("user", n)) => n == u.name,
-                Some(("group", n)) => u.groups.iter().any(|g| g == n),
+                Some(("group", n)) => groups.contains(n),
                 _ => false,
             };
             if applies {
                 pairs.insert((a.account.as_str(), a.permission_set.as_str()));
             }
         }
-        pairs
-            .into_iter()
-            .filter_map(|(acct, ps)| {
-                Some((
-                    self.accounts.iter().find(|a| a.id == acct)?,
-                    self.permission_sets.iter().find(|p| p.name == ps)?,
-                ))
-            })
-            .collect()
+        pairs.into_iter().filter_map(|(acct, ps)| Some((*accounts.get(acct)?, *sets.get(ps)?))).collect()
     }
 
     /// The IAM user owning an access key id.
@@ -278,7 +322,7 @@ impl Directory {
     }
 }
 
-const DEMO: &str = r#"
+const DEMO: &str = r##"
 [instance]
 start_url = "https://d-1234567890.awsapps.com/start"
 region = "us-east-1"
@@ -288,7 +332,8 @@ mfa_required = true
 name = "alice"
 email = "alice@example.com"
 display_name = "Alice Example"
-password = "correct horse battery staple"
+# The password is "correct horse battery staple".
+password_hash = "$argon2id$v=19$m=19456,t=2,p=1$sFtoMUdMmhxHM7FrFXT2Zg$8zz8epgN0oZXrY3jXvWKz5JeBfj/f9EoZRC1rQOmGKE"
 groups = ["engineers"]
 [[users.mfa]]
 name = "alice-phone"
@@ -360,7 +405,7 @@ account = "123456789012"
 name = "Audit"
 trust = ["arn:aws:iam::123456789012:root", "arn:aws:iam::111111111111:role/AWSReservedSSO_ReadOnly_*"]
 external_id = "audit-ext-1"
-"#;
+"##;
 
 #[cfg(test)]
 mod tests {
@@ -381,6 +426,27 @@ mod tests {
         );
         assert_eq!(d.entitlements("carol").len(), 1);
         assert!(d.iam_user_by_key("AKIAIOSFODNN7EXAMPLE").is_some());
+        let alice = d.user("alice").unwrap().password_hash.as_deref().unwrap();
+        assert!(crate::domain::password::verify(alice, "correct horse battery staple"));
+    }
+
+    #[test]
+    fn passwords_are_hashed_on_load_never_shown_and_kept_across_edits() {
+        let text = "[instance]\nstart_url = \"https://x.awsapps.com/start\"\nregion = \"us-east-1\"\n\
+                    [[users]]\nname = \"dan\"\npassword = \"a secret phrase\"\n";
+        let d = Directory::from_toml(text).unwrap();
+        let dan = d.user("dan").unwrap();
+        assert!(dan.password.is_none());
+        assert!(crate::domain::password::verify(dan.password_hash.as_deref().unwrap(), "a secret phrase"));
+        let stored = toml::to_string(&d).unwrap();
+        assert!(stored.contains("password_hash") && !stored.contains("a secret phrase"), "{stored}");
+        let public = d.to_public_toml();
+        assert!(!public.contains("password") && !public.contains("argon2"), "{public}");
+        let mut edited = Directory::from_toml(&public).unwrap();
+        edited.keep_passwords_of(&d);
+        assert_eq!(edited.user("dan").unwrap().password_hash, dan.password_hash);
+        let e = Directory::from_toml(&format!("{text}password_hash = \"plain\"\n")).unwrap_err();
+        assert!(e.to_string().contains("argon2id"), "{e}");
     }
 
     #[test]

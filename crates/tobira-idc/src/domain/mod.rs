@@ -1,0 +1,135 @@
+//! The domain layer under every protocol: the directory in force, sign-in
+//! sessions and what derives from them (tokens, credentials), client
+//! registrations and grants, users' passwords and MFA, throttling, and the
+//! store. Nothing here knows HTTP; protocol modules call down into it and
+//! never into each other (ARCHITECTURE.md, "tobira-idc").
+
+pub(crate) mod clients;
+pub mod clock;
+pub(crate) mod credentials;
+pub mod directory;
+pub(crate) mod grants;
+pub(crate) mod mfa;
+pub(crate) mod model;
+pub(crate) mod password;
+pub(crate) mod random;
+pub(crate) mod seal;
+pub(crate) mod secret;
+pub(crate) mod sessions;
+pub mod store;
+pub(crate) mod throttle;
+pub mod totp;
+pub(crate) mod users;
+
+use std::sync::{Arc, RwLock};
+
+use clock::Clock;
+use directory::{Directory, DirectoryError};
+use model::Model;
+use seal::SealKey;
+use store::{Store, StoreError};
+use throttle::Limits;
+
+/// The rules the domain applies, from the server's settings.
+#[derive(Clone, Debug)]
+pub(crate) struct Policy {
+    /// Lifetime of sign-in sessions and access tokens, in seconds.
+    pub session_seconds: i64,
+    /// `expiresIn` of device authorizations, in seconds.
+    pub device_expires_in: i64,
+    /// `interval` of device authorizations, in seconds.
+    pub device_interval: i64,
+    /// Credentials stay valid until they expire when their session is revoked.
+    pub credentials_outlive_revocation: bool,
+}
+
+/// Why the directory could not be changed.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeError {
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("no user `{0}` in the directory")]
+    NoSuchUser(String),
+}
+
+/// The state every protocol shares.
+#[derive(Debug)]
+pub(crate) struct Core {
+    pub store: Store,
+    pub clock: Clock,
+    pub seal: SealKey,
+    pub limits: Limits,
+    pub policy: Policy,
+    /// The model and the database `data_version` it was read at, so a change
+    /// made by another process (`tobira-idc directory --set`) is noticed.
+    model: RwLock<(Option<i64>, Arc<Model>)>,
+}
+
+impl Core {
+    pub(crate) fn new(store: Store, directory: Directory, seal: SealKey, policy: Policy) -> Result<Core, StoreError> {
+        let version = store.data_version()?;
+        Ok(Core {
+            store,
+            clock: Clock::default(),
+            seal,
+            limits: Limits::default(),
+            policy,
+            model: RwLock::new((version, Arc::new(Model::new(directory)))),
+        })
+    }
+
+    pub(crate) fn now(&self) -> i64 {
+        self.clock.now_s()
+    }
+
+    /// The directory in force, re-read if another process changed the database.
+    pub(crate) fn model(&self) -> Arc<Model> {
+        let version = self.store.data_version().ok().flatten();
+        {
+            let m = self.model.read().unwrap_or_else(|e| e.into_inner());
+            if m.0 == version {
+                return m.1.clone();
+            }
+        }
+        let mut m = self.model.write().unwrap_or_else(|e| e.into_inner());
+        if m.0 != version {
+            if let Ok(Some(text)) = self.store.load_directory()
+                && let Ok(fresh) = Directory::from_toml(&text)
+            {
+                m.1 = Arc::new(Model::new(fresh));
+            }
+            m.0 = version;
+        }
+        m.1.clone()
+    }
+
+    /// Replaces the directory (validated, passwords hashed) in the database
+    /// and in memory.
+    pub(crate) fn replace_directory(&self, mut directory: Directory) -> Result<(), ChangeError> {
+        directory.hash_passwords();
+        let text = toml::to_string(&directory)
+            .map_err(|e| DirectoryError::Invalid(format!("cannot serialize the directory: {e}")))?;
+        let mut m = self.model.write().unwrap_or_else(|e| e.into_inner());
+        self.store.save_directory(&text)?;
+        *m = (self.store.data_version()?, Arc::new(Model::new(directory)));
+        Ok(())
+    }
+
+    /// Replaces the directory with an edited public view (the admin API,
+    /// the admin page, `tobira-idc directory --set`): users who come without
+    /// a password keep theirs.
+    pub(crate) fn apply_edited_directory(&self, mut directory: Directory) -> Result<(), ChangeError> {
+        directory.keep_passwords_of(&self.model().dir);
+        self.replace_directory(directory)
+    }
+
+    /// Changes one user of the directory in force.
+    pub(crate) fn update_user(&self, name: &str, change: impl FnOnce(&mut directory::User)) -> Result<(), ChangeError> {
+        let mut dir = self.model().dir.clone();
+        let user = dir.users.iter_mut().find(|u| u.name == name).ok_or_else(|| ChangeError::NoSuchUser(name.into()))?;
+        change(user);
+        self.replace_directory(dir)
+    }
+}

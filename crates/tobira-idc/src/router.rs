@@ -1,0 +1,90 @@
+//! The route table: every path, which protocol answers it, and which
+//! middleware wraps it. The only file that knows all protocols.
+
+use axum::Router;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{MethodRouter, get, post};
+
+use crate::Idc;
+use crate::middleware::{self, Route};
+use crate::wire::Protocol;
+use crate::{admin_api, oidc, pages, portal, sts};
+
+/// Operations counted (and open to injected faults).
+pub(crate) const OPERATIONS: &[&str] = &[
+    "RegisterClient",
+    "StartDeviceAuthorization",
+    "CreateToken",
+    "Authorize",
+    "ListAccounts",
+    "ListAccountRoles",
+    "GetRoleCredentials",
+    "Logout",
+    "GetCallerIdentity",
+    "GetSessionToken",
+    "AssumeRole",
+];
+
+/// A route of an AWS API: counted, faulted, rate-limited by the middleware.
+fn api(
+    idc: &Idc,
+    handler: MethodRouter<Idc>,
+    operation: Option<&'static str>,
+    protocol: Protocol,
+    portal: bool,
+) -> MethodRouter<Idc> {
+    handler.layer(from_fn_with_state((idc.clone(), Route { operation, protocol, portal }), middleware::operations))
+}
+
+pub(crate) fn build(idc: &Idc) -> Router {
+    let oidc_op = |op| Some(op);
+    let json = Protocol::RestJson;
+    let portal_path = pages::portal_path(idc);
+    Router::new()
+        // SSO OIDC
+        .route("/client/register", api(idc, post(oidc::register_client), oidc_op("RegisterClient"), json, false))
+        .route(
+            "/device_authorization",
+            api(idc, post(oidc::start_device_authorization), oidc_op("StartDeviceAuthorization"), json, false),
+        )
+        .route("/token", api(idc, post(oidc::create_token), oidc_op("CreateToken"), json, false))
+        // SSO portal
+        .route(
+            "/federation/credentials",
+            api(idc, get(portal::get_role_credentials), Some("GetRoleCredentials"), json, true),
+        )
+        .route("/assignment/accounts", api(idc, get(portal::list_accounts), Some("ListAccounts"), json, true))
+        .route("/assignment/roles", api(idc, get(portal::list_account_roles), Some("ListAccountRoles"), json, true))
+        .route("/logout", api(idc, post(portal::logout), Some("Logout"), json, true))
+        // STS (the operation is in the body)
+        .route("/", api(idc, post(sts::handle), None, Protocol::Query, false))
+        // Pages
+        .route("/authorize", api(idc, get(pages::authorize::get), Some("Authorize"), json, false))
+        .route("/authorize/decision", post(pages::authorize::post_decision))
+        .route("/signin", get(pages::signin::get).post(pages::signin::post))
+        .route("/signout", post(pages::signin::post_signout))
+        .route("/signin/enrol", post(pages::signin::post_enrol))
+        .route("/invite/{token}", get(pages::signin::get_invite))
+        .route("/invite", post(pages::signin::post_invite))
+        .route("/device", get(pages::device::get))
+        .route("/device/confirm", post(pages::device::post_confirm))
+        .route("/device/decision", post(pages::device::post_decision))
+        .route(&portal_path, get(pages::portal::get))
+        .route(&format!("{portal_path}/credentials"), get(pages::portal::get_credentials))
+        .route("/admin", get(pages::admin::get))
+        .route("/admin/login", post(pages::admin::post_login))
+        .route("/admin/revoke", post(pages::admin::post_revoke))
+        .route("/admin/invite", post(pages::admin::post_invite))
+        .route("/admin/directory", post(pages::admin::post_directory))
+        // Admin API
+        .route("/admin/api/sessions", get(admin_api::sessions))
+        .route("/admin/api/sessions/revoke", post(admin_api::revoke))
+        .route("/admin/api/approve", post(admin_api::approve))
+        .route("/admin/api/invitations", post(admin_api::invite))
+        .route("/admin/api/faults", get(admin_api::get_faults).put(admin_api::put_faults))
+        .route("/admin/api/counters", get(admin_api::counters))
+        .route("/admin/api/directory", get(admin_api::get_directory).put(admin_api::put_directory))
+        .fallback(pages::not_found)
+        .layer(from_fn_with_state(idc.settings().request_timeout, middleware::deadline))
+        .with_state(idc.clone())
+}
