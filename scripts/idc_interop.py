@@ -394,13 +394,8 @@ def _():
         tzinfo=datetime.timezone.utc).timestamp() - time.time()
     expect(7 * 3600 < left <= 8 * 3600 + 60, f"refreshed expiresAt {after['expiresAt']}")
     expect(after["clientId"] == before["clientId"], "clientId changed")
-    # Rotation: the old refresh token is spent.
-    try:
-        oidc.create_token(clientId=before["clientId"], clientSecret=before["clientSecret"],
-                          grantType="refresh_token", refreshToken=before["refreshToken"])
-    except oidc.exceptions.InvalidGrantException:
-        return
-    raise CheckFailed("the old refresh token worked again after rotation")
+    # Replaying the old refresh token would revoke this sign-in (see
+    # oidc.refresh_token_reuse_revokes_the_family, on a sign-in of its own).
 
 
 # ---- 4. static keys --------------------------------------------------------
@@ -536,6 +531,40 @@ def _():
         expect(error_code(e) == "ExpiredToken", f"code {error_code(e)}: {e}")
     else:
         raise CheckFailed(f"role credentials of a logged-out session still work: {out}")
+
+
+@check("oidc.refresh_token_reuse_revokes_the_family")
+def _():
+    # RFC 9700 §4.14.2: a rotated refresh token presented again means it
+    # leaked; the whole family (the sign-in) is revoked.
+    reg = oidc.register_client(clientName="reuse", clientType="public", scopes=["sso:account:access"])
+    auth = oidc.start_device_authorization(clientId=reg["clientId"], clientSecret=reg["clientSecret"],
+                                           startUrl=START_URL)
+    proc = subprocess.run([IDC_BIN, "approve", "--db", IDC_DB, "--user-code", auth["userCode"], "--user", "alice"],
+                          capture_output=True, text=True, timeout=30)
+    expect(proc.returncode == 0, f"tobira-idc approve: {proc.stderr}")
+    first = oidc.create_token(clientId=reg["clientId"], clientSecret=reg["clientSecret"], grantType=DEVICE_GRANT,
+                              deviceCode=auth["deviceCode"])
+    second = oidc.create_token(clientId=reg["clientId"], clientSecret=reg["clientSecret"],
+                               grantType="refresh_token", refreshToken=first["refreshToken"])
+    portal.list_accounts(accessToken=second["accessToken"])
+    try:
+        oidc.create_token(clientId=reg["clientId"], clientSecret=reg["clientSecret"],
+                          grantType="refresh_token", refreshToken=first["refreshToken"])
+        raise CheckFailed("the old refresh token worked again after rotation")
+    except oidc.exceptions.InvalidGrantException:
+        pass
+    try:
+        out = portal.list_accounts(accessToken=second["accessToken"])
+        raise CheckFailed(f"the family's newest access token still works after the reuse: {out}")
+    except portal.exceptions.UnauthorizedException:
+        pass
+    try:
+        oidc.create_token(clientId=reg["clientId"], clientSecret=reg["clientSecret"],
+                          grantType="refresh_token", refreshToken=second["refreshToken"])
+        raise CheckFailed("the family's newest refresh token still works after the reuse")
+    except oidc.exceptions.InvalidGrantException:
+        pass
 
 
 @check("error.sso_profile_after_logout_boto3")

@@ -51,7 +51,8 @@ async function startIdc(extraArgs = []) {
     let url;
     lines.on("line", (l) => {
       if (l.startsWith("tobira-idc listening on ")) url = l.slice(24);
-      if (l.startsWith("admin token: ")) resolve({ url, token: l.slice(13) });
+      const admin = l.match(/^Admin pages: \S+ {2}admin token: (\S+)$/);
+      if (admin) resolve({ url, token: admin[1] });
     });
   });
   return { child, url, dir, token };

@@ -261,7 +261,7 @@ fn run(command: Command) -> Result<(), Error> {
             if !(1..=12).contains(&session_hours) {
                 return Err(Error::Usage("--session-hours must be 1 to 12"));
             }
-            let persistent = db.is_some();
+            let db_path = db.clone();
             let settings = Settings {
                 directory,
                 db,
@@ -287,7 +287,7 @@ fn run(command: Command) -> Result<(), Error> {
                 let addr = listener.local_addr()?;
                 let shutdown = shutdown_signal()?;
                 idc.listening_on(addr);
-                welcome(&idc, &format!("http://{addr}"), persistent);
+                welcome(&idc, &format!("http://{addr}"), db_path.as_deref());
                 idc.serve(listener, shutdown).await?;
                 Ok(())
             })
@@ -296,13 +296,19 @@ fn run(command: Command) -> Result<(), Error> {
 }
 
 /// The first screen: where everything is and what to do next.
-fn welcome(idc: &Idc, url: &str, persistent: bool) {
+fn welcome(idc: &Idc, url: &str, db: Option<&std::path::Path>) {
+    let persistent = db.is_some();
     let dir = idc.directory();
     let demo = Directory::demo();
     let portal = format!("{url}{}", idc.portal_path());
+    println!("tobira-idc listening on {url}");
     println!(
-        "tobira-idc listening on {url}  ({})",
-        if persistent { "state kept in --db" } else { "state in memory: it ends with this process" }
+        "{}",
+        if persistent {
+            "State is kept in the --db file: a restart keeps the address, the admin token and every sign-in."
+        } else {
+            "State is in memory and ends with this process (--db FILE keeps it)."
+        }
     );
     println!();
     println!("Access portal (sign in as a person): {portal}");
@@ -310,7 +316,7 @@ fn welcome(idc: &Idc, url: &str, persistent: bool) {
         let mfa = if u.mfa.is_empty() {
             String::new()
         } else {
-            format!(", MFA code: tobira-idc mfa-code --user {}{}", u.name, db_hint(persistent))
+            format!(", MFA code: tobira-idc mfa-code --user {}{}", u.name, db_hint(db))
         };
         let demo_password =
             demo.user(&u.name).is_some_and(|d| d.password_hash.is_some() && d.password_hash == u.password_hash);
@@ -337,7 +343,7 @@ fn welcome(idc: &Idc, url: &str, persistent: bool) {
                     ", MFA serial {}, code: tobira-idc mfa-code --iam-user {}{}",
                     bob.mfa_serial(d),
                     bob.name,
-                    db_hint(persistent)
+                    db_hint(db)
                 ))
                 .unwrap_or_default()
         );
@@ -358,8 +364,8 @@ fn welcome(idc: &Idc, url: &str, persistent: bool) {
     let _ = std::io::stdout().flush();
 }
 
-fn db_hint(persistent: bool) -> &'static str {
-    if persistent { " --db FILE" } else { "" }
+fn db_hint(db: Option<&std::path::Path>) -> String {
+    db.map(|p| format!(" --db {}", p.display())).unwrap_or_default()
 }
 
 /// Ctrl-C or SIGTERM. The handlers are installed before this returns, so a

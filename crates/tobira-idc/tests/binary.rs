@@ -49,7 +49,7 @@ fn run(args: &[&str]) -> (i32, String, String) {
 #[test]
 fn serve_prints_endpoints_and_stops_on_sigterm() {
     let (mut guard, lines) = serve(&["--port", "0"]);
-    let url = lines[0].strip_prefix("tobira-idc listening on ").unwrap().split_whitespace().next().unwrap().to_string();
+    let url = lines[0].strip_prefix("tobira-idc listening on ").unwrap().to_string();
     assert!(url.starts_with("http://127.0.0.1:") && !url.ends_with(":0"), "{url}");
     let text = lines.join("\n");
     for expected in [
@@ -98,7 +98,7 @@ fn admin_subcommands_on_a_database_file() {
     let (_guard, third) = serve(&["--db", db, "--new-admin-token"]);
     assert_ne!(head(&first, "Admin pages: "), head(&third, "Admin pages: "), "--new-admin-token");
     let (code, link, _) = run(&["invite", "--db", db, "--user", "carol"]);
-    let url = head(&first, "tobira-idc listening on ").split_whitespace().nth(3).unwrap().to_string();
+    let url = head(&first, "tobira-idc listening on ").strip_prefix("tobira-idc listening on ").unwrap().to_string();
     assert_eq!(code, 0);
     assert!(link.trim().starts_with(&format!("{url}/invite/")), "{link} vs {url}");
     let (code, _, err) = run(&["invite", "--db", db, "--user", "mallory"]);

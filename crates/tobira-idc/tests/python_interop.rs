@@ -50,6 +50,7 @@ const CHECKS: &[&str] = &[
     "error.wrong_secret_cli",
     "error.unknown_bearer_token",
     "error.logged_out_token",
+    "oidc.refresh_token_reuse_revokes_the_family",
     "error.sso_profile_after_logout_boto3",
     "error.sso_profile_after_logout_cli",
 ];
@@ -99,12 +100,13 @@ fn start_server(db: &Path) -> (KillOnDrop, String, Vec<(String, String)>) {
             panic!("tobira-idc ended before printing its banner; it printed:\n{banner}");
         }
         banner.push_str(&line);
-        let line = line.trim_end();
+        let line = line.trim();
         if let Some(u) = line.strip_prefix("tobira-idc listening on ") {
             url = Some(u.to_string());
         } else if let Some((k, v)) = line.strip_prefix("export ").and_then(|kv| kv.split_once('=')) {
             exports.push((k.to_string(), v.to_string()));
-        } else if line.starts_with("admin token:") {
+        } else if line.starts_with("The start URL names this instance") {
+            // The last line of the first screen.
             break;
         }
     }

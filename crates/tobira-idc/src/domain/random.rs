@@ -36,7 +36,48 @@ pub(crate) fn request_id() -> String {
     format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
 }
 
+/// Bytes from the OS generator, fetched 4 KiB at a time per thread so a
+/// request costs no system call; each byte is handed out once.
 fn fill(buf: &mut [u8]) {
+    const POOL: usize = 4096;
+    thread_local! {
+        static POOLED: std::cell::RefCell<(Vec<u8>, usize)> = const { std::cell::RefCell::new((Vec::new(), 0)) };
+    }
+    if buf.len() > POOL / 4 {
+        os_fill(buf);
+        return;
+    }
+    POOLED.with(|p| {
+        let mut p = p.borrow_mut();
+        let (pool, used) = &mut *p;
+        if pool.len() - *used < buf.len() {
+            pool.resize(POOL, 0);
+            os_fill(pool);
+            *used = 0;
+        }
+        buf.copy_from_slice(&pool[*used..*used + buf.len()]);
+        // Handed-out bytes are wiped from the pool.
+        pool[*used..*used + buf.len()].fill(0);
+        *used += buf.len();
+    });
+}
+
+fn os_fill(buf: &mut [u8]) {
     #[allow(clippy::expect_used)] // no entropy source is not a state to recover from
     getrandom::fill(buf).expect("the OS random number generator is available");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pooled_bytes_are_never_handed_out_twice() {
+        let a: Vec<Vec<u8>> = (0..2000).map(|_| bytes(16)).collect();
+        let distinct: std::collections::HashSet<_> = a.iter().collect();
+        assert_eq!(distinct.len(), a.len());
+        assert!(a.iter().all(|x| x.iter().any(|b| *b != 0)));
+        assert_eq!(from(b"AB", 64).len(), 64);
+        assert_eq!(bytes(5000).len(), 5000, "large requests bypass the pool");
+    }
 }

@@ -254,6 +254,10 @@ pub struct Store {
     conn: Mutex<Connection>,
     /// A file (which other processes may change) rather than memory.
     file: bool,
+    /// Sign-in sessions as last read or written, for an in-memory database
+    /// only (nothing else can change it): the check every token and
+    /// credential makes costs no statement. Writes invalidate their entry.
+    sessions: std::sync::RwLock<std::collections::HashMap<String, SessionRow>>,
 }
 
 impl Store {
@@ -284,7 +288,7 @@ impl Store {
             tx.pragma_update(None, "user_version", i64::try_from(i + 1).unwrap_or(i64::MAX))?;
         }
         tx.commit()?;
-        Ok(Store { conn: Mutex::new(conn), file })
+        Ok(Store { conn: Mutex::new(conn), file, sessions: Default::default() })
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -387,7 +391,35 @@ impl Store {
         Ok(())
     }
 
+    fn cached_sessions(&self) -> std::sync::RwLockWriteGuard<'_, std::collections::HashMap<String, SessionRow>> {
+        self.sessions.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn forget_session(&self, id: &str) {
+        if !self.file {
+            self.cached_sessions().remove(id);
+        }
+    }
+
     pub(crate) fn session(&self, id: &str) -> Result<Option<SessionRow>> {
+        if !self.file {
+            if let Some(s) = self.sessions.read().unwrap_or_else(|e| e.into_inner()).get(id) {
+                return Ok(Some(s.clone()));
+            }
+            // Filled under the cache's lock, so a revocation committed after
+            // this read cannot be overtaken by it (writers commit, then
+            // take this lock to forget; never the other way round).
+            let mut cache = self.cached_sessions();
+            let found = self.session_row(id)?;
+            if let Some(s) = &found {
+                cache.insert(id.to_string(), s.clone());
+            }
+            return Ok(found);
+        }
+        self.session_row(id)
+    }
+
+    fn session_row(&self, id: &str) -> Result<Option<SessionRow>> {
         let conn = self.conn();
         let mut st = conn.prepare_cached(
             "SELECT user_name, expires_at, revoked, refresh_generation FROM sessions WHERE session_id = ?1",
@@ -422,11 +454,14 @@ impl Store {
              WHERE session_id = ?1 AND refresh_generation = ?2 AND revoked = 0",
             )?
             .execute(params![id, from])?;
+        self.forget_session(id);
         Ok(n == 1)
     }
 
     pub(crate) fn revoke_session(&self, id: &str) -> Result<bool> {
-        Ok(self.conn().execute("UPDATE sessions SET revoked = 1 WHERE session_id = ?1 AND revoked = 0", [id])? == 1)
+        let n = self.conn().execute("UPDATE sessions SET revoked = 1 WHERE session_id = ?1 AND revoked = 0", [id])?;
+        self.forget_session(id);
+        Ok(n == 1)
     }
 
     /// Revokes every sign-in session and browser session of a user; returns
@@ -441,6 +476,8 @@ impl Store {
         )?;
         tx.execute("UPDATE sessions SET revoked = 1 WHERE user_name = ?1", [user])?;
         tx.commit()?;
+        drop(conn);
+        self.cached_sessions().clear();
         Ok(n)
     }
 
@@ -794,6 +831,8 @@ impl Store {
             n += conn.prepare_cached(sql)?.execute([now - GRACE])?;
         }
         n += conn.prepare_cached("DELETE FROM totp_used WHERE step < ?1 / 30 - 2")?.execute([now])?;
+        drop(conn);
+        self.cached_sessions().clear();
         Ok(n)
     }
 
@@ -824,6 +863,23 @@ mod tests {
         assert!(s.session("a").unwrap().is_none());
         assert!(s.session("b").unwrap().is_some());
         assert!(!s.use_totp_step("d", 126).unwrap(), "recent steps stay refused");
+    }
+
+    #[test]
+    fn cached_sessions_follow_every_write() {
+        let s = Store::in_memory().unwrap();
+        s.insert_session("a", "alice", 0, 100).unwrap();
+        assert!(!s.session("a").unwrap().unwrap().revoked);
+        assert!(s.rotate_refresh("a", 0).unwrap());
+        assert_eq!(s.session("a").unwrap().unwrap().refresh_generation, 1);
+        assert!(s.revoke_session("a").unwrap());
+        assert!(s.session("a").unwrap().unwrap().revoked, "revocation is seen at once");
+        s.insert_session("b", "bob", 0, 100).unwrap();
+        assert!(!s.session("b").unwrap().unwrap().revoked);
+        assert_eq!(s.revoke_user("bob", 0).unwrap(), 1);
+        assert!(s.session("b").unwrap().unwrap().revoked);
+        s.sweep(100 + 3600).unwrap();
+        assert!(s.session("b").unwrap().is_none(), "swept sessions leave the cache too");
     }
 
     #[test]
