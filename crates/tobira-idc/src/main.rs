@@ -5,6 +5,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+/// A request allocates a few dozen small blocks on whichever worker thread
+/// runs it; glibc's allocator serialised those threads on its arena locks.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use tobira_idc::{Directory, Faults, Idc, Settings};
 
 /// A local IAM Identity Center + STS speaking the AWS wire protocols.

@@ -17,7 +17,11 @@ use super::secret;
 /// The server's sealing key: 32 random bytes, kept in the database with
 /// `--db` so tokens survive a restart.
 #[derive(Clone)]
-pub(crate) struct SealKey([u8; 32]);
+pub(crate) struct SealKey {
+    raw: [u8; 32],
+    /// HMAC keyed once (its inner and outer pads hashed): each MAC clones it.
+    keyed: Hmac<Sha256>,
+}
 
 impl std::fmt::Debug for SealKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -49,24 +53,29 @@ impl Purpose {
 }
 
 impl SealKey {
+    fn new(raw: [u8; 32]) -> SealKey {
+        #[allow(clippy::expect_used)] // HMAC accepts keys of any length
+        let keyed = Hmac::<Sha256>::new_from_slice(&raw).expect("any key length");
+        SealKey { raw, keyed }
+    }
+
     pub(crate) fn generate() -> SealKey {
         let mut k = [0u8; 32];
         k.copy_from_slice(&super::random::bytes(32));
-        SealKey(k)
+        SealKey::new(k)
     }
 
     pub(crate) fn from_b64(text: &str) -> Option<SealKey> {
         let bytes = B64.decode(text).ok()?;
-        Some(SealKey(bytes.try_into().ok()?))
+        Some(SealKey::new(bytes.try_into().ok()?))
     }
 
     pub(crate) fn to_b64(&self) -> String {
-        B64.encode(self.0)
+        B64.encode(self.raw)
     }
 
     pub(crate) fn mac(&self, purpose: Purpose, data: &[u8]) -> [u8; 32] {
-        #[allow(clippy::expect_used)] // HMAC accepts keys of any length
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("any key length");
+        let mut mac = self.keyed.clone();
         mac.update(purpose.label());
         mac.update(data);
         mac.finalize().into_bytes().into()
