@@ -185,3 +185,37 @@ test("MFA enrolment from the QR page, and markup in a name stays text", async ()
   await ctx.close();
   other.child.kill();
 });
+
+test("invitation: the administrator's one-time link sets a password, then MFA enrolment, at 390 px", async () => {
+  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const page = await ctx.newPage();
+  // The administrator creates carol's link on the admin page.
+  await page.goto(`${idc.url}/admin`);
+  await page.fill("#token", idc.token);
+  await page.click("#admin-signin");
+  await page.click("form[action='/admin/invite']:has(input[value='carol']) button");
+  const link = (await page.textContent("#invitation")).trim();
+  assert.match(link, new RegExp(`^${idc.url}/invite/[A-Za-z0-9_-]{20,}$`));
+  await page.screenshot({ path: join(shots, "11-invitation-link.png"), fullPage: true });
+  // Carol, in her own browser, opens it and chooses a password.
+  const carol = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const cp = await carol.newPage();
+  await cp.goto(link);
+  await cp.screenshot({ path: join(shots, "12-invitation.png"), fullPage: true });
+  const overflow = await cp.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+  assert.equal(overflow, false, "the page fits a 390 px screen");
+  await cp.fill("#new_password", "carol's long password");
+  await cp.fill("#confirm_password", "carol's long password");
+  await cp.click("#set-password");
+  // The demo instance requires MFA: enrolment, then the access portal.
+  const secret = (await cp.textContent("#secret")).trim();
+  await cp.fill("#mfa_code", totp(secret));
+  await cp.click("#enrol");
+  assert.match(await cp.textContent("main"), /Signed in as carol/);
+  assert.match(await cp.textContent("main"), /Production/);
+  // The link works once.
+  const again = await cp.goto(link);
+  assert.equal(again.status(), 410);
+  await carol.close();
+  await ctx.close();
+});

@@ -143,6 +143,45 @@ async fn logout_and_revocation_end_tokens_and_derived_credentials_at_once() {
     assert!(s.idc.active_sessions().unwrap().is_empty());
 }
 
+/// Seed 004's pitfall, on demand: with `credentials_outlive_revocation`, SSO
+/// role credentials (and roles assumed with them) keep working until they
+/// expire after the session is revoked, as on AWS; the tokens do not.
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_can_outlive_revocation_as_on_aws() {
+    let s = start(Settings { credentials_outlive_revocation: true, ..Settings::default() }).await;
+    let p = portal(&s.url);
+    let token = device_login(&s, "alice").await;
+    let rc = p
+        .get_role_credentials()
+        .access_token(&token)
+        .account_id("111111111111")
+        .role_name("ReadOnly")
+        .send()
+        .await
+        .unwrap();
+    let rc = rc.role_credentials().unwrap();
+    let sso = sts(&s.url, rc.access_key_id().unwrap(), rc.secret_access_key().unwrap(), rc.session_token());
+    assert!(s.idc.revoke_user_sessions("alice").unwrap() >= 1);
+    let e = p.list_accounts().access_token(&token).send().await.unwrap_err();
+    assert_eq!(e.code(), Some("UnauthorizedException"), "the token ends at once");
+    let me = sso.get_caller_identity().send().await.unwrap();
+    assert!(me.arn().unwrap().contains(":assumed-role/AWSReservedSSO_ReadOnly_"), "{me:?}");
+    // ...until the permission set's session duration (1 h) is over (signed
+    // by the server's clock, so only the expiry can refuse it).
+    s.idc.clock().advance(std::time::Duration::from_secs(3601));
+    let signer = SigV4 {
+        key: rc.access_key_id().unwrap(),
+        secret: rc.secret_access_key().unwrap(),
+        session_token: rc.session_token(),
+        signed: vec!["content-type", "host", "x-amz-date", "x-amz-security-token"],
+        ..SigV4::bob(&s.idc)
+    };
+    let body = "Action=GetCallerIdentity&Version=2011-06-15";
+    let (_, headers) = signer.sign(&s.url, body);
+    let (status, xml) = sts_raw(&s.url, &headers, body).await;
+    assert_eq!((status, xml_text(&xml, "Code").as_deref()), (403, Some("ExpiredToken")), "{xml}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn sigv4_is_verified() {
     let s = demo().await;
