@@ -203,12 +203,12 @@ impl Idc {
         *self.inner.faults.lock().unwrap_or_else(|e| e.into_inner()) = faults;
     }
 
-    /// Takes the next one-shot fault for `operation`, with the latency and
-    /// portal limit in force.
-    pub(crate) fn take_fault(&self, operation: &str) -> (u64, Option<crate::settings::OneShot>, Option<u32>) {
+    /// The faults for one call of `operation`: its one-shot error (taken),
+    /// with the latency and portal limit in force.
+    pub(crate) fn take_fault(&self, operation: &str) -> crate::middleware::Fault {
         let mut f = self.inner.faults.lock().unwrap_or_else(|e| e.into_inner());
-        let one = f.one_shot.iter().position(|o| o.operation == operation).and_then(|p| f.one_shot.remove(p));
-        (f.latency_ms, one, f.portal_rps_limit)
+        let one_shot = f.one_shot.iter().position(|o| o.operation == operation).and_then(|p| f.one_shot.remove(p));
+        crate::middleware::Fault { latency_ms: f.latency_ms, one_shot, portal_rps_limit: f.portal_rps_limit }
     }
 
     /// Calls per operation since start-up.

@@ -51,6 +51,14 @@ pub(crate) struct Route {
     pub portal: bool,
 }
 
+/// What to do to one call.
+#[derive(Debug)]
+pub(crate) struct Fault {
+    pub latency_ms: u64,
+    pub one_shot: Option<crate::settings::OneShot>,
+    pub portal_rps_limit: Option<u32>,
+}
+
 /// Bodies the middleware reads to find an STS action are capped at this.
 const MAX_QUERY_BODY: usize = 64 * 1024;
 
@@ -70,9 +78,9 @@ pub(crate) async fn operations(State((idc, route)): State<(Idc, Route)>, req: Re
     };
     let Some(op) = operation else { return next.run(req).await };
     idc.counter_set().add(op);
-    let (latency, one_shot, limit) = idc.take_fault(op);
-    if latency > 0 {
-        tokio::time::sleep(Duration::from_millis(latency)).await;
+    let Fault { latency_ms, one_shot, portal_rps_limit: limit } = idc.take_fault(op);
+    if latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(latency_ms)).await;
     }
     if let Some(o) = one_shot {
         return wire::error(route.protocol, o.status, &o.code, "injected fault");

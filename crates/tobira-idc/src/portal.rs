@@ -168,16 +168,29 @@ pub(crate) async fn get_role_credentials(
     };
     let core = idc.core();
     let model = core.model();
-    let (account, ps) = model.entitlement(&owner.user, account, role).ok_or(PortalError::Forbidden)?;
-    let creds = credentials::sso_role(core, &owner.user, &owner.session_id, account, ps);
-    Ok(rest_json::ok(&json!({
-        "roleCredentials": {
-            "accessKeyId": creds.access_key_id,
-            "secretAccessKey": creds.secret_access_key,
-            "sessionToken": creds.session_token,
-            "expiration": creds.expires_at * 1000,
-        }
-    })))
+    let entitlement = model.entitlement(&owner.user, account, role).ok_or(PortalError::Forbidden)?;
+    let creds = credentials::sso_role(core, &owner.user, &owner.session_id, entitlement);
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct RoleCredentials<'a> {
+        access_key_id: &'a str,
+        secret_access_key: &'a str,
+        session_token: &'a str,
+        expiration: i64,
+    }
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Out<'a> {
+        role_credentials: RoleCredentials<'a>,
+    }
+    Ok(rest_json::ok(&Out {
+        role_credentials: RoleCredentials {
+            access_key_id: &creds.access_key_id,
+            secret_access_key: &creds.secret_access_key,
+            session_token: &creds.session_token,
+            expiration: creds.expires_at * 1000,
+        },
+    }))
 }
 
 /// Ends the caller's sign-in session: its tokens and every credential

@@ -12,7 +12,7 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::directory::{Account, PermissionSet};
+use super::model::Entitlement;
 use super::seal::Purpose;
 use super::store::StoreError;
 use super::{Core, random, sessions};
@@ -179,17 +179,16 @@ pub(crate) fn reserved_role_name(account: &str, permission_set: &str) -> String 
 /// their sign-in session and lasting the permission set's session duration
 /// (the portal API's GetRoleCredentials and the portal page's
 /// "Command line or programmatic access").
-pub(crate) fn sso_role(core: &Core, user: &str, session_id: &str, account: &Account, ps: &PermissionSet) -> Issued {
-    let role_name = reserved_role_name(&account.id, &ps.name);
+pub(crate) fn sso_role(core: &Core, user: &str, session_id: &str, e: Entitlement<'_>) -> Issued {
     let principal = Principal {
-        account_id: account.id.clone(),
-        arn: format!("arn:aws:sts::{}:assumed-role/{role_name}/{user}", account.id),
-        user_id: format!("{}:{user}", role_id(&account.id, &role_name)),
-        role_arn: Some(format!("arn:aws:iam::{}:role/{role_name}", account.id)),
+        account_id: e.account.id.clone(),
+        arn: format!("{}{user}", e.role.assumed_prefix),
+        user_id: format!("{}:{user}", e.role.id),
+        role_arn: Some(e.role.arn.clone()),
         role_session: true,
         mfa: false,
         session_id: Some(session_id.to_string()),
         source_identity: None,
     };
-    mint(core, principal, core.now() + i64::from(ps.session_hours) * 3600)
+    mint(core, principal, core.now() + i64::from(e.permission_set.session_hours) * 3600)
 }

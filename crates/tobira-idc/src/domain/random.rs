@@ -32,8 +32,18 @@ pub(crate) fn from(alphabet: &[u8], n: usize) -> String {
 
 /// A unique id in the 8-4-4-4-12 hex form (`x-amzn-RequestId`, STS `RequestId`).
 pub(crate) fn request_id() -> String {
-    let hex = from(b"0123456789abcdef", 32);
-    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut raw = [0u8; 16];
+    fill(&mut raw);
+    let mut out = String::with_capacity(36);
+    for (i, b) in raw.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            out.push('-');
+        }
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 15)] as char);
+    }
+    out
 }
 
 /// Bytes from the OS generator, fetched 4 KiB at a time per thread so a
@@ -79,5 +89,8 @@ mod tests {
         assert!(a.iter().all(|x| x.iter().any(|b| *b != 0)));
         assert_eq!(from(b"AB", 64).len(), 64);
         assert_eq!(bytes(5000).len(), 5000, "large requests bypass the pool");
+        let id = request_id();
+        assert_eq!(id.split('-').map(str::len).collect::<Vec<_>>(), [8, 4, 4, 4, 12], "{id}");
+        assert_ne!(id, request_id());
     }
 }

@@ -61,15 +61,18 @@ pub(crate) fn active(core: &Core) -> Result<Vec<SessionInfo>, StoreError> {
 
 /// What an access token carries (sealed).
 #[derive(Serialize, Deserialize)]
-struct AccessClaims {
+struct AccessClaims<'a> {
     /// Session id.
-    s: String,
+    #[serde(borrow)]
+    s: std::borrow::Cow<'a, str>,
     /// Client id.
-    c: String,
+    #[serde(borrow)]
+    c: std::borrow::Cow<'a, str>,
     /// Expiry, unix seconds.
     e: i64,
     /// A nonce: two tokens of one session issued in the same second differ.
-    n: String,
+    #[serde(borrow)]
+    n: std::borrow::Cow<'a, str>,
 }
 
 /// What a refresh token carries (sealed): its place in the rotation.
@@ -115,7 +118,7 @@ pub(crate) fn issue(
     let session = live(core, session_id)?.ok_or(TokenError::SessionEnded)?;
     let now = core.now();
     let expires = session.expires_at.min(now + core.policy.session_seconds);
-    let access = AccessClaims { s: session_id.to_string(), c: client_id.to_string(), e: expires, n: random::token(9) };
+    let access = AccessClaims { s: session_id.into(), c: client_id.into(), e: expires, n: random::token(9).into() };
     let access_token = format!("{ACCESS_PREFIX}{}", core.seal.seal(Purpose::AccessToken, &json(&access)));
     let refresh_token = refreshable.then(|| {
         let claims =
@@ -139,15 +142,12 @@ pub(crate) struct Owner {
 
 pub(crate) fn access_owner(core: &Core, token: &str) -> Result<Option<Owner>, StoreError> {
     let Some(sealed) = token.strip_prefix(ACCESS_PREFIX) else { return Ok(None) };
-    let Some(claims) =
-        core.seal.open(Purpose::AccessToken, sealed).and_then(|p| serde_json::from_slice::<AccessClaims>(&p).ok())
-    else {
-        return Ok(None);
-    };
+    let Some(payload) = core.seal.open(Purpose::AccessToken, sealed) else { return Ok(None) };
+    let Ok(claims) = serde_json::from_slice::<AccessClaims<'_>>(&payload) else { return Ok(None) };
     if claims.e <= core.now() {
         return Ok(None);
     }
-    Ok(live(core, &claims.s)?.map(|s| Owner { user: s.user, session_id: claims.s }))
+    Ok(live(core, &claims.s)?.map(|s| Owner { user: s.user, session_id: claims.s.into_owned() }))
 }
 
 /// Rotates a refresh token: the presented one stops working and a new pair

@@ -65,12 +65,13 @@ pub(crate) async fn get_credentials(
     let Some((user, _)) = web_user(&idc, &headers) else { return super::signin::page(&here, None, html! {}) };
     let core = idc.core();
     let model = core.model();
-    let Some((account, ps)) = model.entitlement(&user, &q.account, &q.role) else {
+    let Some(entitlement) = model.entitlement(&user, &q.account, &q.role) else {
         return Page::message(StatusCode::FORBIDDEN, "No access", "This role is not assigned to you.", "error");
     };
     // Tied to a sign-in session, so revoking the user's sessions ends them.
     let Ok(session) = sessions::create(core, &user) else { return super::internal("Cannot start a session.") };
-    let c = credentials::sso_role(core, &user, &session, account, ps);
+    let c = credentials::sso_role(core, &user, &session, entitlement);
+    let (account, ps) = (entitlement.account, entitlement.permission_set);
     let (k, s, t) = (&c.access_key_id, &c.secret_access_key, &c.session_token);
     let instance = &model.dir.instance;
     let block = |id: &str, title: &str, text: String| html! { h2 { (title) } pre id=(id) { (text) } };

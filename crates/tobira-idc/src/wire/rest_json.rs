@@ -4,12 +4,13 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::domain::random;
 
-fn respond(status: StatusCode, error_type: Option<&str>, body: &Value) -> Response {
-    let mut r = (status, body.to_string()).into_response();
+fn respond(status: StatusCode, error_type: Option<&str>, body: &impl Serialize) -> Response {
+    let mut r = (status, serde_json::to_string(body).unwrap_or_default()).into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     if let Some(t) = error_type.and_then(|t| HeaderValue::from_str(t).ok()) {
@@ -21,7 +22,7 @@ fn respond(status: StatusCode, error_type: Option<&str>, body: &Value) -> Respon
     r
 }
 
-pub(crate) fn ok(body: &Value) -> Response {
+pub(crate) fn ok(body: &impl Serialize) -> Response {
     respond(StatusCode::OK, None, body)
 }
 

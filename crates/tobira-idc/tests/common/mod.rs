@@ -116,34 +116,7 @@ pub async fn get(url: &str, path_and_query: &str) -> (u16, Option<String>, Strin
 
 /// A device login approved as `user`: returns the access token.
 pub async fn device_login(server: &Server, user: &str) -> String {
-    let oidc = oidc(&server.url);
-    let reg = oidc
-        .register_client()
-        .client_name("test")
-        .client_type("public")
-        .scopes("sso:account:access")
-        .send()
-        .await
-        .expect("register");
-    let auth = oidc
-        .start_device_authorization()
-        .client_id(reg.client_id().unwrap())
-        .client_secret(reg.client_secret().unwrap())
-        .start_url(START_URL)
-        .send()
-        .await
-        .expect("start device authorization");
-    server.idc.approve_device(auth.user_code().unwrap(), user).expect("approve");
-    let tok = oidc
-        .create_token()
-        .client_id(reg.client_id().unwrap())
-        .client_secret(reg.client_secret().unwrap())
-        .grant_type("urn:ietf:params:oauth:grant-type:device_code")
-        .device_code(auth.device_code().unwrap())
-        .send()
-        .await
-        .expect("create token");
-    tok.access_token().unwrap().to_string()
+    device_login_tokens(server, user).await.2
 }
 
 /// alice's password and TOTP secret in the demo directory.
