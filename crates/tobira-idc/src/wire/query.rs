@@ -1,5 +1,5 @@
 //! The query protocol (STS): form-encoded parameters in, XML out
-//! (docs/wire.md §query).
+//! (docs/wire.md §4).
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};

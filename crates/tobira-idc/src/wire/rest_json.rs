@@ -1,6 +1,6 @@
 //! rest-json answers (SSO OIDC, the SSO portal): a JSON body,
 //! `x-amzn-RequestId`, and for errors the `x-amzn-ErrorType` header clients
-//! classify them by (docs/wire.md §rest-json).
+//! classify them by (docs/wire.md §2.4, §3).
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse as _, Response};
