@@ -58,9 +58,10 @@ enum Command {
         /// Use a new random admin token instead of the one saved in --db
         #[arg(long)]
         new_admin_token: bool,
-        /// Connections served at once (more wait in the listen backlog)
-        #[arg(long, default_value_t = 1024)]
-        max_connections: usize,
+        /// Connections served at once (as many again may wait for a slot; beyond that new ones are
+        /// closed); default: 1024, or less so that three times it fits the open-files limit
+        #[arg(long)]
+        max_connections: Option<usize>,
     },
     /// Print a one-time link with which a user sets a password (valid 7 days)
     Invite {
@@ -276,9 +277,10 @@ fn run(command: Command) -> Result<(), Error> {
                 faults: Faults { latency_ms, portal_rps_limit, ..Faults::default() },
                 admin_token: new_admin_token.then(tobira_idc::random_admin_token),
                 credentials_outlive_revocation,
-                max_connections,
+                max_connections: max_connections.unwrap_or_else(default_max_connections),
                 ..Settings::default()
             };
+            let cap = settings.max_connections;
             let idc = Idc::new(settings)?;
             // With --db, the same address across restarts (so configured
             // profiles and bookmarks keep working), unless told otherwise.
@@ -292,7 +294,7 @@ fn run(command: Command) -> Result<(), Error> {
                 let addr = listener.local_addr()?;
                 let shutdown = shutdown_signal()?;
                 idc.listening_on(addr);
-                welcome(&idc, &format!("http://{addr}"), db_path.as_deref());
+                welcome(&idc, &format!("http://{addr}"), db_path.as_deref(), cap);
                 idc.serve(listener, shutdown).await?;
                 Ok(())
             })
@@ -300,8 +302,22 @@ fn run(command: Command) -> Result<(), Error> {
     }
 }
 
+/// 1024, or less so that the connections served, waiting and in the overflow
+/// (three times the cap) and a few descriptors for the database and logs fit
+/// the process's open-files limit (read from /proc on Linux).
+fn default_max_connections() -> usize {
+    let soft = std::fs::read_to_string("/proc/self/limits").ok().and_then(|text| {
+        let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+        line.split_whitespace().nth(3)?.parse::<usize>().ok()
+    });
+    match soft {
+        Some(n) => (n.saturating_sub(64) / 3).clamp(16, 1024),
+        None => 1024,
+    }
+}
+
 /// The first screen: where everything is and what to do next.
-fn welcome(idc: &Idc, url: &str, db: Option<&std::path::Path>) {
+fn welcome(idc: &Idc, url: &str, db: Option<&std::path::Path>, max_connections: usize) {
     let persistent = db.is_some();
     let dir = idc.directory();
     let demo = Directory::demo();
@@ -315,6 +331,7 @@ fn welcome(idc: &Idc, url: &str, db: Option<&std::path::Path>) {
             "State is in memory and ends with this process (--db FILE keeps it)."
         }
     );
+    println!("Serves at most {max_connections} connections at once (--max-connections).");
     println!();
     println!("Access portal (sign in as a person): {portal}");
     for u in &dir.users {

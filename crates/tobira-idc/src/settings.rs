@@ -34,7 +34,9 @@ pub struct Settings {
     /// A request whose body has not arrived and been answered this long after
     /// its head is answered with 408 and its connection closed.
     pub request_timeout: Duration,
-    /// Connections served at once; further clients wait in the listen backlog.
+    /// Connections served at once; as many again wait (unread) for a slot,
+    /// as many again for half a second for room; beyond that new
+    /// connections are closed (serve.rs).
     pub max_connections: usize,
     /// SSO role credentials (and roles assumed with them) stay valid until
     /// they expire after their sign-in session is revoked, as on AWS

@@ -79,6 +79,29 @@ fn serve_prints_endpoints_and_stops_on_sigterm() {
 }
 
 #[test]
+fn the_connection_cap_fits_the_open_files_limit() {
+    // Three times the cap (served, waiting, overflow) plus a margin must fit.
+    let mut child = Command::new("prlimit")
+        .args(["--nofile=256:256", BIN, "serve", "--port", "0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let guard = Guard(child);
+    let mut cap_line = String::new();
+    for _ in 0..10 {
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        if line.starts_with("Serves at most") {
+            cap_line = line;
+            break;
+        }
+    }
+    drop(guard);
+    assert_eq!(cap_line.trim(), "Serves at most 64 connections at once (--max-connections).");
+}
+
+#[test]
 fn admin_subcommands_on_a_database_file() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("idc.db");
