@@ -142,6 +142,11 @@ enum Error {
     BadDirectory { path: PathBuf, source: tobira_idc::directory::DirectoryError },
     #[error(transparent)]
     Start(#[from] tobira_idc::StartError),
+    #[error(
+        "cannot use {} as the database: {source}\nhint: --db takes a file tobira-idc created, or a new file name in an existing, writable directory",
+        path.display()
+    )]
+    Database { path: PathBuf, source: tobira_idc::StoreError },
     #[error(transparent)]
     Change(#[from] tobira_idc::ChangeError),
     #[error(transparent)]
@@ -162,7 +167,16 @@ fn open_existing(db: PathBuf) -> Result<Idc, Error> {
     if !db.exists() {
         return Err(Error::NoDatabase(db));
     }
-    Ok(Idc::new(Settings { db: Some(db), ..Settings::default() })?)
+    open(Settings { db: Some(db), ..Settings::default() })
+}
+
+/// Starts tobira-idc's state; a database that cannot be used says which file and what to do.
+fn open(settings: Settings) -> Result<Idc, Error> {
+    let path = settings.db.clone();
+    Idc::new(settings).map_err(|e| match (e, path) {
+        (tobira_idc::StartError::Db(source), Some(path)) => Error::Database { path, source },
+        (e, _) => Error::Start(e),
+    })
 }
 
 fn read_directory(path: PathBuf) -> Result<Directory, Error> {
@@ -281,7 +295,7 @@ fn run(command: Command) -> Result<(), Error> {
                 ..Settings::default()
             };
             let cap = settings.max_connections;
-            let idc = Idc::new(settings)?;
+            let idc = open(settings)?;
             // With --db, the same address across restarts (so configured
             // profiles and bookmarks keep working), unless told otherwise.
             let port = port.or_else(|| idc.saved_port()).unwrap_or(0);

@@ -110,6 +110,14 @@ fn admin_subcommands_on_a_database_file() {
     assert_eq!(code, 1);
     assert!(err.contains("does not exist; start the server with `tobira-idc serve --db"), "{err}");
 
+    // A file that is not a database: which file, and what --db wants.
+    let not_db = dir.path().join("notes.txt");
+    std::fs::write(&not_db, "not a database, just text ".repeat(100)).unwrap();
+    let (code, _, err) = run(&["sessions", "--db", not_db.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("as the database: storage error: file is not a database"), "{err}");
+    assert!(err.contains("hint: --db takes a file tobira-idc created"), "{err}");
+
     let (guard, first) = serve(&["--port", "0", "--db", db]);
     // With --db, a restart keeps the address and the admin token.
     let head = |lines: &[String], prefix: &str| lines.iter().find(|l| l.starts_with(prefix)).cloned().unwrap();
