@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::domain::grants::DecideError;
 use crate::domain::secret;
 use crate::domain::store::StoreError;
-use crate::{ChangeError, Directory, Faults, Idc};
+use crate::{ChangeError, Faults, Idc};
 
 /// An admin API error: a status and `{"error": message}`.
 #[derive(Debug)]
@@ -152,7 +152,6 @@ pub(crate) async fn get_directory(State(idc): State<Idc>, _: Admin) -> Response 
 pub(crate) async fn put_directory(State(idc): State<Idc>, _: Admin, b: Bytes) -> Result<Response, AdminError> {
     let text =
         std::str::from_utf8(&b).map_err(|_| AdminError::BadRequest("the directory must be UTF-8 TOML".into()))?;
-    let dir = Directory::from_toml(text).map_err(|e| AdminError::BadRequest(e.to_string()))?;
-    idc.apply_edited_directory(dir)?;
+    idc.apply_edited_toml(text)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -187,10 +187,10 @@ impl Idc {
         self.inner.core.replace_directory(directory)
     }
 
-    /// Replaces the directory with an edited public view (no password
-    /// hashes): users keep the passwords they had.
-    pub fn apply_edited_directory(&self, directory: Directory) -> Result<(), ChangeError> {
-        self.inner.core.apply_edited_directory(directory)
+    /// Replaces the directory with an edited public view (TOML without
+    /// secrets): passwords, MFA secrets and access key secrets left out are kept.
+    pub fn apply_edited_toml(&self, text: &str) -> Result<(), ChangeError> {
+        self.inner.core.apply_edited_toml(text)
     }
 
     /// The faults in force.

@@ -187,7 +187,9 @@ fn read_directory(path: PathBuf) -> Result<Directory, Error> {
 fn run(command: Command) -> Result<(), Error> {
     match command {
         Command::DemoDirectory => {
-            print!("{}", Directory::demo().to_public_toml());
+            // The built-in demo's secrets are public (documented), and a
+            // starting point for --directory needs them.
+            print!("{}", toml::to_string(&Directory::demo()).unwrap_or_default());
             Ok(())
         }
         Command::Approve { db, user_code, request, user } => {
@@ -204,8 +206,13 @@ fn run(command: Command) -> Result<(), Error> {
             let idc = open_existing(db)?;
             match set {
                 Some(path) => {
-                    idc.apply_edited_directory(read_directory(path)?)?;
-                    println!("directory replaced (users listed without a password keep theirs)");
+                    let text =
+                        std::fs::read_to_string(&path).map_err(|source| Error::Read { path: path.clone(), source })?;
+                    idc.apply_edited_toml(&text).map_err(|e| match e {
+                        tobira_idc::ChangeError::Directory(source) => Error::BadDirectory { path, source },
+                        other => Error::Change(other),
+                    })?;
+                    println!("directory replaced (passwords and secrets left out were kept)");
                 }
                 None => print!("{}", idc.directory().to_public_toml()),
             }

@@ -141,6 +141,7 @@ fn admin_subcommands_on_a_database_file() {
     assert_eq!(code, 0);
     assert!(toml.contains("start_url = \"https://d-1234567890.awsapps.com/start\""), "{toml}");
     assert!(!toml.contains("password") && !toml.contains("argon2"), "no password or hash is shown: {toml}");
+    assert!(!toml.contains("secret"), "no MFA or access key secret is shown: {toml}");
     let edited = dir.path().join("dir.toml");
     std::fs::write(&edited, toml.replace("session_hours = 8", "session_hours = 13")).unwrap();
     let (code, _, err) = run(&["directory", "--db", db, "--set", edited.to_str().unwrap()]);
@@ -160,4 +161,6 @@ fn admin_subcommands_on_a_database_file() {
     let (code, out, _) = run(&["demo-directory"]);
     assert_eq!(code, 0);
     assert!(out.contains("[[iam_users]]"));
+    // The demo's (documented) secrets are kept, so the file works as --directory.
+    assert_eq!(tobira_idc::Directory::from_toml(&out).unwrap(), tobira_idc::Directory::demo());
 }

@@ -67,7 +67,9 @@ pub struct User {
 #[serde(deny_unknown_fields)]
 pub struct MfaDevice {
     pub name: String,
-    /// Base32 secret (as shown under a QR code).
+    /// Base32 secret (as shown under a QR code). Left out of the public
+    /// view; an edited view without it keeps the device's secret.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub secret: String,
 }
 
@@ -137,6 +139,8 @@ impl IamUser {
 #[serde(deny_unknown_fields)]
 pub struct AccessKey {
     pub id: String,
+    /// Left out of the public view; an edited view without it keeps the key's secret.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub secret: String,
 }
 
@@ -196,15 +200,32 @@ impl Directory {
         }
     }
 
-    /// The directory without password hashes: what every view shows (the
-    /// admin page, the admin API, `tobira-idc directory`).
+    /// The directory without secrets (password hashes, MFA secrets, access
+    /// key secrets): what every view shows (the admin page, the admin API,
+    /// `tobira-idc directory`).
     pub fn public(&self) -> Directory {
         let mut d = self.clone();
         for u in &mut d.users {
             u.password = None;
             u.password_hash = None;
+            u.mfa.iter_mut().for_each(|m| m.secret.clear());
+        }
+        for u in &mut d.iam_users {
+            u.mfa.iter_mut().for_each(|m| m.secret.clear());
+            u.access_keys.iter_mut().for_each(|k| k.secret.clear());
         }
         d
+    }
+
+    /// Parses an edited public view that is to replace `old`: what comes
+    /// without its secret (a user's password, an MFA device's or an access
+    /// key's secret) keeps the one it had; then validates.
+    pub fn from_edited_toml(text: &str, old: &Directory) -> Result<Directory, DirectoryError> {
+        let mut dir: Directory = toml::from_str(text)?;
+        dir.keep_secrets_of(old);
+        dir.validate()?;
+        dir.hash_passwords();
+        Ok(dir)
     }
 
     /// The public view as TOML.
@@ -212,12 +233,28 @@ impl Directory {
         toml::to_string(&self.public()).unwrap_or_default()
     }
 
-    /// For an edited public view about to replace `old`: users who come
-    /// without a password keep the one they had.
-    pub fn keep_passwords_of(&mut self, old: &Directory) {
+    fn keep_secrets_of(&mut self, old: &Directory) {
+        fn keep_devices(new: &mut [MfaDevice], old: &[MfaDevice]) {
+            for d in new.iter_mut().filter(|d| d.secret.is_empty()) {
+                if let Some(o) = old.iter().find(|o| o.name == d.name) {
+                    d.secret = o.secret.clone();
+                }
+            }
+        }
         for u in &mut self.users {
+            let Some(o) = old.user(&u.name) else { continue };
             if u.password.is_none() && u.password_hash.is_none() {
-                u.password_hash = old.user(&u.name).and_then(|o| o.password_hash.clone());
+                u.password_hash = o.password_hash.clone();
+            }
+            keep_devices(&mut u.mfa, &o.mfa);
+        }
+        for u in &mut self.iam_users {
+            let Some(o) = old.iam_users.iter().find(|o| o.account == u.account && o.name == u.name) else { continue };
+            keep_devices(&mut u.mfa, &o.mfa);
+            for k in u.access_keys.iter_mut().filter(|k| k.secret.is_empty()) {
+                if let Some(ok) = o.access_keys.iter().find(|ok| ok.id == k.id) {
+                    k.secret = ok.secret.clone();
+                }
             }
         }
     }
@@ -273,12 +310,20 @@ impl Directory {
                 return bad(format!("role `{}`: max_session_duration must be 3600 to 43200", r.name));
             }
         }
+        for k in self.iam_users.iter().flat_map(|u| &u.access_keys) {
+            if k.secret.is_empty() {
+                return bad(format!("access key `{}` has no secret (a new key needs its secret)", k.id));
+            }
+        }
         for u in &self.users {
             if u.password_hash.as_deref().is_some_and(|h| !crate::domain::password::is_hash(h)) {
                 return bad(format!("user `{}`: password_hash must be an argon2id PHC string", u.name));
             }
         }
         for d in self.users.iter().flat_map(|u| &u.mfa).chain(self.iam_users.iter().flat_map(|u| &u.mfa)) {
+            if d.secret.is_empty() {
+                return bad(format!("MFA device `{}` has no secret (a new device needs its base32 secret)", d.name));
+            }
             if crate::totp::decode_secret(&d.secret).is_none() {
                 return bad(format!("MFA device `{}`: secret is not base32", d.name));
             }
@@ -442,11 +487,31 @@ mod tests {
         assert!(stored.contains("password_hash") && !stored.contains("a secret phrase"), "{stored}");
         let public = d.to_public_toml();
         assert!(!public.contains("password") && !public.contains("argon2"), "{public}");
-        let mut edited = Directory::from_toml(&public).unwrap();
-        edited.keep_passwords_of(&d);
+        let edited = Directory::from_edited_toml(&public, &d).unwrap();
         assert_eq!(edited.user("dan").unwrap().password_hash, dan.password_hash);
         let e = Directory::from_toml(&format!("{text}password_hash = \"plain\"\n")).unwrap_err();
         assert!(e.to_string().contains("argon2id"), "{e}");
+    }
+
+    #[test]
+    fn the_public_view_hides_every_secret_and_edits_keep_them() {
+        let demo = Directory::demo();
+        let public = demo.to_public_toml();
+        for secret in
+            ["JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", "wJalrXUtnFEMI", "argon2"]
+        {
+            assert!(!public.contains(secret), "{secret} shown: {public}");
+        }
+        let edited = Directory::from_edited_toml(&public.replace("Alice Example", "Alice E."), &demo).unwrap();
+        assert_eq!(edited.user("alice").unwrap().display_name, "Alice E.");
+        let mut expected = demo.clone();
+        expected.users[0].display_name = "Alice E.".into();
+        assert_eq!(edited, expected, "every secret kept");
+        // A new device must come with its secret.
+        let e =
+            Directory::from_edited_toml(&public.replace("name = \"alice-phone\"", "name = \"alice-tablet\""), &demo)
+                .unwrap_err();
+        assert!(e.to_string().contains("MFA device `alice-tablet` has no secret"), "{e}");
     }
 
     #[test]

@@ -118,10 +118,10 @@ impl Core {
     }
 
     /// Replaces the directory with an edited public view (the admin API,
-    /// the admin page, `tobira-idc directory --set`): users who come without
-    /// a password keep theirs.
-    pub(crate) fn apply_edited_directory(&self, mut directory: Directory) -> Result<(), ChangeError> {
-        directory.keep_passwords_of(&self.model().dir);
+    /// the admin page, `tobira-idc directory --set`): what comes without its
+    /// secret keeps the one it had.
+    pub(crate) fn apply_edited_toml(&self, text: &str) -> Result<(), ChangeError> {
+        let directory = Directory::from_edited_toml(text, &self.model().dir)?;
         self.replace_directory(directory)
     }
 

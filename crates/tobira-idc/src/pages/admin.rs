@@ -11,8 +11,8 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::{Page, cookie, csrf_cookie_ok, forbidden, form, fresh_csrf, same, see_other, set_cookie};
+use crate::Idc;
 use crate::domain::sessions::{self, WEB_SESSION_SECONDS};
-use crate::{Directory, Idc};
 
 /// The signed-in administrator's CSRF token, if the admin cookie is valid.
 fn admin_csrf(idc: &Idc, headers: &HeaderMap) -> Option<String> {
@@ -180,9 +180,7 @@ pub(crate) async fn post_directory(State(idc): State<Idc>, headers: HeaderMap, b
         Ok(x) => x,
         Err(r) => return r,
     };
-    let result = Directory::from_toml(&f.toml)
-        .map_err(|e| e.to_string())
-        .and_then(|d| idc.apply_edited_directory(d).map_err(|e| e.to_string()));
+    let result = idc.apply_edited_toml(&f.toml);
     match result {
         Ok(()) => see_other("/admin", &[]),
         Err(e) => Page::new("Directory not saved", html! { p.error { (e) } p { a href="/admin" { "Back" } } })
