@@ -5,7 +5,8 @@
 //!
 //! Beyond the cap, as many connections again wait (unread) for a slot, for
 //! at most the head deadline, and as many again wait half a second for room;
-//! beyond that, new connections are closed at once. So one client cannot
+//! beyond that, a new connection is closed (after at most 20 ms waiting for
+//! room in that overflow). So one client cannot
 //! exhaust file descriptors (at most three times the cap are open), and the
 //! accept loop never stops draining the kernel's backlog, so a flood never
 //! leaves other clients hanging in it.
