@@ -186,36 +186,45 @@ test("MFA enrolment from the QR page, and markup in a name stays text", async ()
   other.child.kill();
 });
 
-test("invitation: the administrator's one-time link sets a password, then MFA enrolment, at 390 px", async () => {
+test("admin forms at 390 px: add a user, hand over the invitation, first sign-in with MFA enrolment; raise a session duration", async () => {
   const ctx = await browser.newContext({ viewport: { width: 390, height: 844 } });
   const page = await ctx.newPage();
-  // The administrator creates carol's link on the admin page.
   await page.goto(`${idc.url}/admin`);
   await page.fill("#token", idc.token);
   await page.click("#admin-signin");
-  await page.click("form[action='/admin/invite']:has(input[value='carol']) button");
+  // Seed 002: add a user; the page gives the invitation link to hand over.
+  await page.fill("#new-user", "dave");
+  await page.fill("#new-display-name", "Dave Example");
+  await page.fill("#new-email", "dave@example.com");
+  await page.fill("#new-groups", "engineers");
+  await page.click("#add-user");
   const link = (await page.textContent("#invitation")).trim();
   assert.match(link, new RegExp(`^${idc.url}/invite/[A-Za-z0-9_-]{20,}$`));
-  await page.screenshot({ path: join(shots, "11-invitation-link.png"), fullPage: true });
-  // Carol, in her own browser, opens it and chooses a password.
-  const carol = await browser.newContext({ viewport: { width: 390, height: 844 } });
-  const cp = await carol.newPage();
-  await cp.goto(link);
-  await cp.screenshot({ path: join(shots, "12-invitation.png"), fullPage: true });
-  const overflow = await cp.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+  await page.screenshot({ path: join(shots, "11-admin-user-added.png"), fullPage: true });
+  // Seed 002: ReadOnly's session duration from 1 h to 8 h.
+  await page.fill("input[aria-label='Session duration of ReadOnly in hours']", "8");
+  await page.click("form[action='/admin/session-duration']:has(input[value='ReadOnly']) button");
+  assert.match(await page.textContent("#notice"), /ReadOnly now lasts 8 hour\(s\)/);
+  // Dave, in his own browser, opens the link and chooses a password.
+  const dave = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const dp = await dave.newPage();
+  await dp.goto(link);
+  await dp.screenshot({ path: join(shots, "12-invitation.png"), fullPage: true });
+  const overflow = await dp.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
   assert.equal(overflow, false, "the page fits a 390 px screen");
-  await cp.fill("#new_password", "carol's long password");
-  await cp.fill("#confirm_password", "carol's long password");
-  await cp.click("#set-password");
+  await dp.fill("#new_password", "dave's long password");
+  await dp.fill("#confirm_password", "dave's long password");
+  await dp.click("#set-password");
   // The demo instance requires MFA: enrolment, then the access portal.
-  const secret = (await cp.textContent("#secret")).trim();
-  await cp.fill("#mfa_code", totp(secret));
-  await cp.click("#enrol");
-  assert.match(await cp.textContent("main"), /Signed in as carol/);
-  assert.match(await cp.textContent("main"), /Production/);
+  const secret = (await dp.textContent("#secret")).trim();
+  await dp.fill("#mfa_code", totp(secret));
+  await dp.click("#enrol");
+  assert.match(await dp.textContent("main"), /Signed in as dave/);
+  assert.match(await dp.textContent("main"), /Production/, "the engineers' account");
+  await dp.screenshot({ path: join(shots, "13-portal-first-sign-in.png"), fullPage: true });
   // The link works once.
-  const again = await cp.goto(link);
+  const again = await dp.goto(link);
   assert.equal(again.status(), 410);
-  await carol.close();
+  await dave.close();
   await ctx.close();
 });

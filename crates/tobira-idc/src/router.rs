@@ -75,6 +75,9 @@ pub(crate) fn build(idc: &Idc) -> Router {
         .route("/admin/login", post(pages::admin::post_login))
         .route("/admin/revoke", post(pages::admin::post_revoke))
         .route("/admin/invite", post(pages::admin::post_invite))
+        .route("/admin/users", post(pages::admin::post_user))
+        .route("/admin/reset-mfa", post(pages::admin::post_reset_mfa))
+        .route("/admin/session-duration", post(pages::admin::post_session_duration))
         .route("/admin/directory", post(pages::admin::post_directory))
         // Admin API
         .route("/admin/api/sessions", get(admin_api::sessions))

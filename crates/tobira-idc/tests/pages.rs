@@ -286,8 +286,14 @@ async fn admin_pages_behind_the_admin_token() {
     let (status, _, _) = b.post("/admin/revoke", &[("user", "alice")]).await;
     assert_eq!(status, 403);
     assert_eq!(s.idc.active_sessions().unwrap().len(), 1);
-    let (status, _, _) = b.post("/admin/revoke", &[("csrf", &csrf), ("user", "alice")]).await;
-    assert_eq!(status, 303);
+    // First a confirmation that says what will end; nothing ends yet.
+    let (status, _, confirm) = b.post("/admin/revoke", &[("csrf", &csrf), ("user", "alice")]).await;
+    assert_eq!(status, 200);
+    assert!(confirm.contains("End 1 active session(s) of alice?"), "{confirm}");
+    assert_eq!(s.idc.active_sessions().unwrap().len(), 1);
+    let (status, _, done) = b.post("/admin/revoke", &[("csrf", &csrf), ("user", "alice"), ("confirm", "yes")]).await;
+    assert_eq!(status, 200);
+    assert!(done.contains("Ended 1 active session(s) of alice"), "{done}");
     assert!(s.idc.active_sessions().unwrap().is_empty(), "deleted from the page");
     // The directory editor refuses an invalid directory and keeps the old one.
     let (status, _, page) = b
@@ -335,4 +341,96 @@ async fn a_used_mfa_code_is_refused_and_a_device_request_can_be_denied() {
     let (status, _, page) = first.post("/device/confirm", &[("csrf", &csrf), ("user_code", "ZZZZ-ZZZZ")]).await;
     assert_eq!(status, 400);
     assert!(page.contains("This code is unknown, was already used, or has expired."), "{page}");
+}
+
+/// Seed 002 as forms: add a user (an invitation link), raise a permission
+/// set's session duration from 1 h to 8 h, reset a lost MFA device.
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_forms_add_a_user_set_a_session_duration_and_reset_mfa() {
+    let s = demo().await;
+    let mut b = Browser::new(&s.url);
+    let (_, _, page) = b.get("/admin").await;
+    let csrf = field(&page, "csrf");
+    b.post("/admin/login", &[("csrf", &csrf), ("token", s.idc.admin_token())]).await;
+    let (_, _, admin) = b.get("/admin").await;
+    let csrf = field(&admin, "csrf");
+
+    // Add dave to the engineers: no password, an invitation link.
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("user", "dave"),
+        ("display_name", "Dave <b>"),
+        ("email", "dave@example.com"),
+        ("groups", "engineers"),
+    ];
+    let (status, _, page) = b.post("/admin/users", &fields).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Added <b>dave</b>."), "{page}");
+    let link = page.split("<pre id=\"invitation\">").nth(1).unwrap().split('<').next().unwrap().to_string();
+    assert!(link.starts_with(&format!("{}/invite/", s.url)), "{link}");
+    let dave = s.idc.directory().user("dave").cloned().unwrap();
+    assert_eq!(
+        (dave.password_hash, dave.groups, dave.display_name.as_str()),
+        (None, vec!["engineers".to_string()], "Dave <b>")
+    );
+    // The same name again, an unknown group, a bad name: refused with the reason.
+    for (user, groups, reason) in [
+        ("dave", "", "a user `dave` already exists"),
+        ("erin", "nobody", "there is no group `nobody`; create it first"),
+        ("e rin", "", "must be 1 to 128 letters"),
+    ] {
+        let (status, _, page) = b.post("/admin/users", &[("csrf", &csrf), ("user", user), ("groups", groups)]).await;
+        assert_eq!(status, 400, "{user}");
+        assert!(page.contains(reason), "{user}: {page}");
+    }
+    // Dave's link works (the pages test of invitations covers the rest).
+    let (status, _, page) = b.get(link.strip_prefix(&s.url).unwrap()).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Welcome, Dave &lt;b&gt;."), "{page}");
+
+    // ReadOnly: 1 h → 8 h; credentials issued from then on last 8 h.
+    let (status, _, page) =
+        b.post("/admin/session-duration", &[("csrf", &csrf), ("permission_set", "ReadOnly"), ("hours", "8")]).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("ReadOnly now lasts 8 hour(s)"), "{page}");
+    let token = device_login(&s, "alice").await;
+    let rc = portal(&s.url)
+        .get_role_credentials()
+        .access_token(&token)
+        .account_id("111111111111")
+        .role_name("ReadOnly")
+        .send()
+        .await
+        .unwrap();
+    let left = rc.role_credentials().unwrap().expiration() / 1000 - s.idc.clock().now_s();
+    assert!((8 * 3600 - 60..=8 * 3600).contains(&left), "{left} s");
+    for hours in ["13", "0", "eight"] {
+        let (status, _, page) = b
+            .post("/admin/session-duration", &[("csrf", &csrf), ("permission_set", "ReadOnly"), ("hours", hours)])
+            .await;
+        assert_eq!(status, 400, "{hours}: {page}");
+    }
+    assert_eq!(s.idc.directory().permission_sets[0].session_hours, 8);
+
+    // Alice lost her phone: after a confirmation, her devices go and her sessions end.
+    let (_, _, confirm) = b.post("/admin/reset-mfa", &[("csrf", &csrf), ("user", "alice")]).await;
+    assert!(confirm.contains("Remove every MFA device of alice?"), "{confirm}");
+    assert_eq!(s.idc.directory().user("alice").unwrap().mfa.len(), 1, "nothing changed before the confirmation");
+    let (status, _, page) = b.post("/admin/reset-mfa", &[("csrf", &csrf), ("user", "alice"), ("confirm", "yes")]).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Removed the MFA devices of alice and ended 1 session(s)"), "{page}");
+    assert!(s.idc.directory().user("alice").unwrap().mfa.is_empty());
+    assert!(portal(&s.url).list_accounts().access_token(&token).send().await.is_err(), "her token ended");
+    // Her next sign-in asks her to enrol a new device (the instance requires MFA).
+    let mut her = Browser::new(&s.url);
+    let (_, _, page) = her.get("/signin?next=/start").await;
+    let csrf = field(&page, "csrf");
+    let (_, _, page) = her
+        .post("/signin", &[("csrf", &csrf), ("next", "/start"), ("username", "alice"), ("password", ALICE_PASSWORD)])
+        .await;
+    assert!(page.contains("Set up an MFA device"), "{page}");
+    // Without the admin's CSRF token, nothing happens.
+    let (status, _, _) = b.post("/admin/users", &[("user", "mallory")]).await;
+    assert_eq!(status, 403);
+    assert!(s.idc.directory().user("mallory").is_none());
 }

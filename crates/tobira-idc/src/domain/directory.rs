@@ -267,7 +267,7 @@ impl Directory {
         Directory::from_toml(DEMO).expect("the built-in demo directory is valid")
     }
 
-    fn validate(&self) -> Result<(), DirectoryError> {
+    pub(crate) fn validate(&self) -> Result<(), DirectoryError> {
         let bad = |m: String| Err(DirectoryError::Invalid(m));
         if !self.instance.start_url.starts_with("http") {
             return bad(format!("instance.start_url `{}` must be an http(s) URL", self.instance.start_url));

@@ -125,6 +125,20 @@ impl Core {
         self.replace_directory(directory)
     }
 
+    /// Sets a permission set's session duration (1 to 12 hours). Credentials
+    /// issued from then on last that long.
+    pub(crate) fn set_session_duration(&self, permission_set: &str, hours: u32) -> Result<(), ChangeError> {
+        let mut dir = self.model().dir.clone();
+        let ps = dir
+            .permission_sets
+            .iter_mut()
+            .find(|p| p.name == permission_set)
+            .ok_or_else(|| DirectoryError::Invalid(format!("there is no permission set `{permission_set}`")))?;
+        ps.session_hours = hours;
+        dir.validate()?;
+        self.replace_directory(dir)
+    }
+
     /// Changes one user of the directory in force.
     pub(crate) fn update_user(&self, name: &str, change: impl FnOnce(&mut directory::User)) -> Result<(), ChangeError> {
         let mut dir = self.model().dir.clone();

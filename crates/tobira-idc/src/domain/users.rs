@@ -91,3 +91,50 @@ pub(crate) fn accept(core: &Core, token: &str, new_password: &str) -> Result<Opt
 pub(crate) fn add_mfa_device(core: &Core, user: &str, device: MfaDevice) -> Result<(), ChangeError> {
     core.update_user(user, |u| u.mfa.push(device))
 }
+
+/// A person the administrator adds (seed 002: "Add user").
+#[derive(Debug)]
+pub(crate) struct NewUser {
+    pub name: String,
+    pub display_name: String,
+    pub email: String,
+    pub groups: Vec<String>,
+}
+
+fn invalid(message: String) -> ChangeError {
+    ChangeError::Directory(super::directory::DirectoryError::Invalid(message))
+}
+
+/// Adds a user without a password and returns their invitation.
+pub(crate) fn add(core: &Core, new: NewUser) -> Result<Invitation, ChangeError> {
+    let name = new.name.trim().to_string();
+    if name.is_empty() || name.len() > 128 || !name.chars().all(|c| c.is_ascii_alphanumeric() || "._@+-".contains(c)) {
+        return Err(invalid(format!("user name `{name}` must be 1 to 128 letters, digits or . _ @ + -")));
+    }
+    let mut dir = core.model().dir.clone();
+    if dir.user(&name).is_some() {
+        return Err(invalid(format!("a user `{name}` already exists")));
+    }
+    if let Some(g) = new.groups.iter().find(|g| !dir.groups.iter().any(|x| &x.name == *g)) {
+        return Err(invalid(format!("there is no group `{g}`; create it first")));
+    }
+    dir.users.push(super::directory::User {
+        name: name.clone(),
+        email: new.email.trim().to_string(),
+        display_name: new.display_name.trim().to_string(),
+        password: None,
+        password_hash: None,
+        groups: new.groups,
+        mfa: vec![],
+    });
+    core.replace_directory(dir)?;
+    invite(core, &name)
+}
+
+/// Removes a user's MFA devices (a lost phone) and ends their sessions;
+/// returns how many sessions were active. Where the instance requires MFA
+/// they enrol a new device at their next sign-in.
+pub(crate) fn reset_mfa(core: &Core, user: &str) -> Result<usize, ChangeError> {
+    core.update_user(user, |u| u.mfa.clear())?;
+    Ok(super::sessions::revoke_user(core, user)?)
+}

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use super::{Page, cookie, csrf_cookie_ok, forbidden, form, fresh_csrf, same, see_other, set_cookie};
 use crate::Idc;
 use crate::domain::sessions::{self, WEB_SESSION_SECONDS};
+use crate::domain::users;
 
 /// The signed-in administrator's CSRF token, if the admin cookie is valid.
 fn admin_csrf(idc: &Idc, headers: &HeaderMap) -> Option<String> {
@@ -89,21 +90,51 @@ fn render(idc: &Idc, csrf: &str, notice: Option<Markup>) -> Page {
                 html! { (u.name) }, html! { (u.display_name) }, html! { (u.email) }, html! { (u.groups.join(", ")) },
                 html! { (u.mfa.len()) }, html! { @if invited { "invited" } @else { "set" } },
                 html! {
-                    form method="post" action="/admin/invite" style="margin:0" {
-                        input type="hidden" name="csrf" value=(csrf);
-                        input type="hidden" name="user" value=(u.name);
-                        button type="submit" class="secondary" style="margin:0" { "Invitation link" }
+                    div.row {
+                        form method="post" action="/admin/invite" style="margin:0" {
+                            input type="hidden" name="csrf" value=(csrf);
+                            input type="hidden" name="user" value=(u.name);
+                            button type="submit" class="secondary" style="margin:0" { "Invitation link" }
+                        }
+                        @if !u.mfa.is_empty() {
+                            form method="post" action="/admin/reset-mfa" style="margin:0" {
+                                input type="hidden" name="csrf" value=(csrf);
+                                input type="hidden" name="user" value=(u.name);
+                                button type="submit" class="secondary" style="margin:0" { "Reset MFA" }
+                            }
+                        }
                     }
                 },
             ]
         }).collect()))
+        h2 { "Add a user" }
+        form method="post" action="/admin/users" {
+            input type="hidden" name="csrf" value=(csrf);
+            label for="new-user" { "User name" }
+            input type="text" id="new-user" name="user" autocomplete="off";
+            label for="new-display-name" { "Display name" }
+            input type="text" id="new-display-name" name="display_name" autocomplete="off";
+            label for="new-email" { "E-mail" }
+            input type="text" id="new-email" name="email" autocomplete="off";
+            label for="new-groups" { "Groups " span.note { "(comma-separated: " (d.groups.iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join(", ")) ")" } }
+            input type="text" id="new-groups" name="groups" autocomplete="off";
+            button type="submit" id="add-user" { "Add user and create an invitation link" }
+        }
         h2 { "Groups" }
         (table(&["Group"], d.groups.iter().map(|g| vec![html! { (g.name) }]).collect()))
         h2 { "AWS accounts" }
         (table(&["Id", "Name", "E-mail"], d.accounts.iter().map(|a| vec![html! { (a.id) }, html! { (a.name) }, html! { (a.email) }]).collect()))
         h2 { "Permission sets" }
-        (table(&["Name", "Session duration", "Policies"], d.permission_sets.iter().map(|p| {
-            vec![html! { (p.name) }, html! { (p.session_hours) " h" }, html! { (p.policies.join(", ")) }]
+        (table(&["Name", "Session duration", "Policies", ""], d.permission_sets.iter().map(|p| {
+            vec![html! { (p.name) }, html! { (p.session_hours) " h" }, html! { (p.policies.join(", ")) },
+                html! {
+                    form.row method="post" action="/admin/session-duration" style="margin:0" {
+                        input type="hidden" name="csrf" value=(csrf);
+                        input type="hidden" name="permission_set" value=(p.name);
+                        input type="number" name="hours" min="1" max="12" value=(p.session_hours) aria-label={ "Session duration of " (p.name) " in hours" } style="width:4em";
+                        button type="submit" class="secondary" style="margin:0" { "Set hours" }
+                    }
+                }]
         }).collect()))
         h2 { "Assignments" }
         (table(&["Principal", "Account", "Permission set"], d.assignments.iter().map(|a| {
@@ -137,6 +168,40 @@ struct AdminForm {
     user: String,
     #[serde(default)]
     toml: String,
+    /// Set on the confirmation page of a destructive action.
+    #[serde(default)]
+    confirm: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    groups: String,
+    #[serde(default)]
+    permission_set: String,
+    #[serde(default)]
+    hours: String,
+}
+
+fn notice(text: &str) -> Markup {
+    html! { p.note #notice role="status" { (text) } }
+}
+
+/// "Are you sure?" for a destructive action: the same form again with `confirm`.
+fn confirmation(title: &str, question: &str, action: &str, user: &str, csrf: &str) -> Response {
+    let body = html! {
+        p { (question) }
+        div.row {
+            form method="post" action=(action) {
+                input type="hidden" name="csrf" value=(csrf);
+                input type="hidden" name="user" value=(user);
+                input type="hidden" name="confirm" value="yes";
+                button type="submit" id="confirm" { (title) }
+            }
+            form method="get" action="/admin" { button type="submit" class="secondary" id="cancel" { "Cancel" } }
+        }
+    };
+    Page::new(title, body).into_response()
 }
 
 fn checked(idc: &Idc, headers: &HeaderMap, body: &Bytes) -> Result<(AdminForm, String), Response> {
@@ -147,13 +212,120 @@ fn checked(idc: &Idc, headers: &HeaderMap, body: &Bytes) -> Result<(AdminForm, S
     }
 }
 
+/// Delete a user's active sessions (seed 004), after a confirmation; says
+/// what was ended.
 pub(crate) async fn post_revoke(State(idc): State<Idc>, headers: HeaderMap, body: Bytes) -> Response {
-    let (f, _) = match checked(&idc, &headers, &body) {
+    let (f, csrf) = match checked(&idc, &headers, &body) {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let _ = idc.revoke_user_sessions(&f.user);
-    see_other("/admin", &[])
+    if f.confirm != "yes" {
+        let n = idc.active_sessions().unwrap_or_default().iter().filter(|s| s.user == f.user).count();
+        return confirmation(
+            "Delete sessions",
+            &format!(
+                "End {n} active session(s) of {}? Their sign-ins, tokens and the credentials issued from them stop working at once; the AWS CLI and tobira will ask them to sign in again.",
+                f.user
+            ),
+            "/admin/revoke",
+            &f.user,
+            &csrf,
+        );
+    }
+    match idc.revoke_user_sessions(&f.user) {
+        Ok(n) => render(
+            &idc,
+            &csrf,
+            Some(notice(&format!(
+                "Ended {n} active session(s) of {}: their tokens and the credentials issued from them stopped working.",
+                f.user
+            ))),
+        )
+        .into_response(),
+        Err(e) => super::internal(&e.to_string()).into_response(),
+    }
+}
+
+/// Remove a user's MFA devices (a lost phone), after a confirmation.
+pub(crate) async fn post_reset_mfa(State(idc): State<Idc>, headers: HeaderMap, body: Bytes) -> Response {
+    let (f, csrf) = match checked(&idc, &headers, &body) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    if f.confirm != "yes" {
+        return confirmation(
+            "Reset MFA",
+            &format!(
+                "Remove every MFA device of {}? Their sessions end; at the next sign-in they set up a new device.",
+                f.user
+            ),
+            "/admin/reset-mfa",
+            &f.user,
+            &csrf,
+        );
+    }
+    match users::reset_mfa(idc.core(), &f.user) {
+        Ok(n) => render(&idc, &csrf, Some(notice(&format!(
+            "Removed the MFA devices of {} and ended {n} session(s); they set up a new device at their next sign-in.",
+            f.user
+        ))))
+        .into_response(),
+        Err(e) => Page::message(StatusCode::BAD_REQUEST, "MFA not reset", &e.to_string(), "error").into_response(),
+    }
+}
+
+/// Add a user (seed 002): no password yet, an invitation link to hand over.
+pub(crate) async fn post_user(State(idc): State<Idc>, headers: HeaderMap, body: Bytes) -> Response {
+    let (f, csrf) = match checked(&idc, &headers, &body) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let groups = f.groups.split(',').map(str::trim).filter(|g| !g.is_empty()).map(str::to_string).collect();
+    let new = users::NewUser { name: f.user, display_name: f.display_name, email: f.email, groups };
+    match users::add(idc.core(), new) {
+        Ok(i) => {
+            let url = format!("{}/invite/{}", idc.base_url(), i.token);
+            render(
+                &idc,
+                &csrf,
+                Some(html! {
+                    p #notice role="status" { "Added " b { (i.user) } ". Hand over this invitation link (one use, valid 7 days); it lets them set a password:" }
+                    pre #invitation { (url) }
+                }),
+            )
+            .into_response()
+        }
+        Err(e) => render(&idc, &csrf, Some(html! { p.error #notice role="alert" { (e) } }))
+            .status(StatusCode::BAD_REQUEST)
+            .into_response(),
+    }
+}
+
+/// Set a permission set's session duration, 1 to 12 hours (seed 002: 1 h → 8 h).
+pub(crate) async fn post_session_duration(State(idc): State<Idc>, headers: HeaderMap, body: Bytes) -> Response {
+    let (f, csrf) = match checked(&idc, &headers, &body) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let result = match f.hours.trim().parse::<u32>() {
+        Ok(h) => idc.core().set_session_duration(&f.permission_set, h).map_err(|e| e.to_string()),
+        Err(_) => Err(format!("`{}` is not a whole number of hours", f.hours)),
+    };
+    match result {
+        Ok(()) => render(
+            &idc,
+            &csrf,
+            Some(notice(&format!(
+                "{} now lasts {} hour(s): credentials issued from now on last that long.",
+                f.permission_set,
+                f.hours.trim()
+            ))),
+        )
+        .into_response(),
+        Err(e) => render(&idc, &csrf, Some(html! { p.error #notice role="alert" { (e) } }))
+            .status(StatusCode::BAD_REQUEST)
+            .into_response(),
+    }
 }
 
 pub(crate) async fn post_invite(State(idc): State<Idc>, headers: HeaderMap, body: Bytes) -> Response {
