@@ -434,3 +434,144 @@ async fn admin_forms_add_a_user_set_a_session_duration_and_reset_mfa() {
     assert_eq!(status, 403);
     assert!(s.idc.directory().user("mallory").is_none());
 }
+
+/// The rest of the directory as forms: groups and memberships, accounts,
+/// permission sets, assignments (taking effect in the portal at once), and
+/// disabling a user (their sessions end, sign-in is refused).
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_forms_groups_accounts_permission_sets_assignments_and_disabling() {
+    let s = demo().await;
+    let mut b = Browser::new(&s.url);
+    let (_, _, page) = b.get("/admin").await;
+    let csrf = field(&page, "csrf");
+    b.post("/admin/login", &[("csrf", &csrf), ("token", s.idc.admin_token())]).await;
+    let (_, _, admin) = b.get("/admin").await;
+    let csrf = field(&admin, "csrf");
+    let change = |fields: Vec<(&'static str, &'static str)>| {
+        let mut all = vec![("csrf", csrf.clone())];
+        all.extend(fields.into_iter().map(|(k, v)| (k, v.to_string())));
+        all
+    };
+    async fn post(b: &mut Browser, fields: Vec<(&str, String)>) -> (u16, String) {
+        let f: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, _, page) = b.post("/admin/change", &f).await;
+        (status, page)
+    }
+    let token = device_login(&s, "alice").await;
+    let roles = |token: String| {
+        let url = s.url.clone();
+        async move {
+            let out = portal(&url).list_account_roles().access_token(&token).account_id("333333333333").send().await;
+            out.map(|r| r.role_list().iter().map(|x| x.role_name().unwrap_or("").to_string()).collect::<Vec<_>>())
+        }
+    };
+
+    for (fields, says) in [
+        (vec![("op", "add-group"), ("group", "auditors")], "Added the group auditors."),
+        (vec![("op", "add-member"), ("user", "alice"), ("group", "auditors")], "alice is now in auditors."),
+        (
+            vec![("op", "add-account"), ("account", "333333333333"), ("name", "Audit"), ("email", "audit@example.com")],
+            "Added the account Audit (333333333333).",
+        ),
+        (
+            vec![
+                ("op", "add-permission-set"),
+                ("permission_set", "SecurityAudit"),
+                ("hours", "4"),
+                ("policies", "SecurityAudit, ReadOnlyAccess"),
+            ],
+            "Added the permission set SecurityAudit (4 h).",
+        ),
+        (
+            vec![
+                ("op", "assign"),
+                ("principal", "group:auditors"),
+                ("account", "333333333333"),
+                ("permission_set", "SecurityAudit"),
+            ],
+            "Assigned SecurityAudit to group:auditors in 333333333333",
+        ),
+    ] {
+        let (status, page) = post(&mut b, change(fields)).await;
+        assert_eq!(status, 200, "{says}: {page}");
+        assert!(page.contains(says), "{says}: {page}");
+    }
+    let ps = s.idc.directory().permission_sets.into_iter().find(|p| p.name == "SecurityAudit").unwrap();
+    assert_eq!((ps.session_hours, ps.policies), (4, vec!["SecurityAudit".to_string(), "ReadOnlyAccess".to_string()]));
+    // At once in the portal, with the session she already has.
+    assert_eq!(roles(token.clone()).await.unwrap(), ["SecurityAudit"]);
+
+    // Refusals say why and change nothing.
+    for (fields, says) in [
+        (vec![("op", "add-group"), ("group", "auditors")], "a group `auditors` already exists"),
+        (vec![("op", "add-member"), ("user", "nobody"), ("group", "auditors")], "no user `nobody`"),
+        (vec![("op", "add-account"), ("account", "12"), ("name", "x")], "account id `12` must be 12 digits"),
+        (
+            vec![("op", "add-permission-set"), ("permission_set", "Big"), ("hours", "13")],
+            "session_hours must be 1 to 12",
+        ),
+        (
+            vec![
+                ("op", "assign"),
+                ("principal", "group:auditors"),
+                ("account", "333333333333"),
+                ("permission_set", "SecurityAudit"),
+            ],
+            "that assignment already exists",
+        ),
+        (
+            vec![
+                ("op", "assign"),
+                ("principal", "user:ghost"),
+                ("account", "333333333333"),
+                ("permission_set", "SecurityAudit"),
+            ],
+            "is not `user:NAME` or `group:NAME`",
+        ),
+    ] {
+        let (status, page) = post(&mut b, change(fields)).await;
+        assert_eq!(status, 400, "{says}: {page}");
+        assert!(page.contains(says), "{says}: {page}");
+    }
+
+    // Removing the assignment (or the membership) takes the role away.
+    let (status, page) = post(
+        &mut b,
+        change(vec![
+            ("op", "unassign"),
+            ("principal", "group:auditors"),
+            ("account", "333333333333"),
+            ("permission_set", "SecurityAudit"),
+        ]),
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(roles(token.clone()).await.unwrap().is_empty());
+    let (status, _) =
+        post(&mut b, change(vec![("op", "remove-member"), ("user", "alice"), ("group", "auditors")])).await;
+    assert_eq!(status, 200);
+    assert!(!s.idc.directory().user("alice").unwrap().groups.contains(&"auditors".to_string()));
+
+    // Disabling alice ends her sessions and refuses her sign-in; enabling lets her back.
+    let (status, page) = post(&mut b, change(vec![("op", "disable-user"), ("user", "alice")])).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Disabled alice: they cannot sign in, and 1 session(s) ended."), "{page}");
+    assert!(roles(token).await.is_err(), "her token ended");
+    let mut her = Browser::new(&s.url);
+    let (status, _, page) = sign_in(&mut her, &s, "/signin?next=/start").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("This user is disabled."), "{page}");
+    let auth = oidc(&s.url).register_client().client_name("c").client_type("public").send().await.unwrap();
+    let dev = oidc(&s.url)
+        .start_device_authorization()
+        .client_id(auth.client_id().unwrap())
+        .client_secret(auth.client_secret().unwrap())
+        .start_url(START_URL)
+        .send()
+        .await
+        .unwrap();
+    assert!(s.idc.approve_device(dev.user_code().unwrap(), "alice").is_err(), "no new session for a disabled user");
+    let (status, page) = post(&mut b, change(vec![("op", "enable-user"), ("user", "alice")])).await;
+    assert_eq!((status, page.contains("Enabled alice.")), (200, true));
+    s.idc.approve_device(dev.user_code().unwrap(), "alice").unwrap();
+}

@@ -60,6 +60,9 @@ pub struct User {
     pub groups: Vec<String>,
     #[serde(default)]
     pub mfa: Vec<MfaDevice>,
+    /// A disabled user cannot sign in; disabling ends their sessions.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
 }
 
 /// A TOTP device: RFC 6238, SHA-1, 6 digits, 30-second steps.

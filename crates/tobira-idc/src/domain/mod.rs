@@ -4,6 +4,7 @@
 //! store. Nothing here knows HTTP; protocol modules call down into it and
 //! never into each other (ARCHITECTURE.md, "tobira-idc").
 
+pub(crate) mod admin;
 pub(crate) mod clients;
 pub mod clock;
 pub(crate) mod credentials;
@@ -123,20 +124,6 @@ impl Core {
     pub(crate) fn apply_edited_toml(&self, text: &str) -> Result<(), ChangeError> {
         let directory = Directory::from_edited_toml(text, &self.model().dir)?;
         self.replace_directory(directory)
-    }
-
-    /// Sets a permission set's session duration (1 to 12 hours). Credentials
-    /// issued from then on last that long.
-    pub(crate) fn set_session_duration(&self, permission_set: &str, hours: u32) -> Result<(), ChangeError> {
-        let mut dir = self.model().dir.clone();
-        let ps = dir
-            .permission_sets
-            .iter_mut()
-            .find(|p| p.name == permission_set)
-            .ok_or_else(|| DirectoryError::Invalid(format!("there is no permission set `{permission_set}`")))?;
-        ps.session_hours = hours;
-        dir.validate()?;
-        self.replace_directory(dir)
     }
 
     /// Changes one user of the directory in force.

@@ -22,14 +22,18 @@ pub(crate) const WEB_SESSION_SECONDS: i64 = 8 * 3600;
 pub enum SessionError {
     #[error("no such user `{0}`")]
     NoSuchUser(String),
+    #[error("the user `{0}` is disabled")]
+    Disabled(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
 /// A new sign-in session for `user` (who must exist).
 pub(crate) fn create(core: &Core, user: &str) -> Result<String, SessionError> {
-    if core.model().dir.user(user).is_none() {
-        return Err(SessionError::NoSuchUser(user.to_string()));
+    match core.model().dir.user(user) {
+        None => return Err(SessionError::NoSuchUser(user.to_string())),
+        Some(u) if u.disabled => return Err(SessionError::Disabled(user.to_string())),
+        Some(_) => {}
     }
     let id = random::token(18);
     let now = core.now();

@@ -19,6 +19,8 @@ pub(crate) enum SigninError {
     Wrong,
     #[error("Too many failed sign-ins.")]
     Locked(Locked),
+    #[error("This user is disabled. Ask your administrator to enable it.")]
+    Disabled,
 }
 
 /// Checks a user's password; failures count against the user.
@@ -34,6 +36,10 @@ pub(crate) fn check_password(core: &Core, user: &str, plain: &str) -> Result<(),
         }
     };
     if ok {
+        // Said only to someone who knows the password.
+        if model.dir.user(user).is_some_and(|u| u.disabled) {
+            return Err(SigninError::Disabled);
+        }
         return Ok(());
     }
     failed_signin(core, user);
@@ -126,6 +132,7 @@ pub(crate) fn add(core: &Core, new: NewUser) -> Result<Invitation, ChangeError> 
         password_hash: None,
         groups: new.groups,
         mfa: vec![],
+        disabled: false,
     });
     core.replace_directory(dir)?;
     invite(core, &name)
@@ -137,4 +144,11 @@ pub(crate) fn add(core: &Core, new: NewUser) -> Result<Invitation, ChangeError> 
 pub(crate) fn reset_mfa(core: &Core, user: &str) -> Result<usize, ChangeError> {
     core.update_user(user, |u| u.mfa.clear())?;
     Ok(super::sessions::revoke_user(core, user)?)
+}
+
+/// Disables a user (their sessions end at once and they cannot sign in) or
+/// enables them again; returns how many sessions ended.
+pub(crate) fn set_disabled(core: &Core, user: &str, disabled: bool) -> Result<usize, ChangeError> {
+    core.update_user(user, |u| u.disabled = disabled)?;
+    if disabled { Ok(super::sessions::revoke_user(core, user)?) } else { Ok(0) }
 }

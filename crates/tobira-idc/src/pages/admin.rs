@@ -12,8 +12,9 @@ use serde::Deserialize;
 
 use super::{Page, cookie, csrf_cookie_ok, forbidden, form, fresh_csrf, same, see_other, set_cookie};
 use crate::Idc;
+use crate::domain::directory::{Assignment, DirectoryError};
 use crate::domain::sessions::{self, WEB_SESSION_SECONDS};
-use crate::domain::users;
+use crate::domain::{ChangeError, admin, users};
 
 /// The signed-in administrator's CSRF token, if the admin cookie is valid.
 fn admin_csrf(idc: &Idc, headers: &HeaderMap) -> Option<String> {
@@ -88,13 +89,19 @@ fn render(idc: &Idc, csrf: &str, notice: Option<Markup>) -> Page {
             let invited = full.user(&u.name).is_none_or(|f| f.password_hash.is_none());
             vec![
                 html! { (u.name) }, html! { (u.display_name) }, html! { (u.email) }, html! { (u.groups.join(", ")) },
-                html! { (u.mfa.len()) }, html! { @if invited { "invited" } @else { "set" } },
+                html! { (u.mfa.len()) }, html! { @if invited { "invited" } @else { "set" } @if u.disabled { " (disabled)" } },
                 html! {
                     div.row {
                         form method="post" action="/admin/invite" style="margin:0" {
                             input type="hidden" name="csrf" value=(csrf);
                             input type="hidden" name="user" value=(u.name);
                             button type="submit" class="secondary" style="margin:0" { "Invitation link" }
+                        }
+                        form method="post" action="/admin/change" style="margin:0" {
+                            input type="hidden" name="csrf" value=(csrf);
+                            input type="hidden" name="op" value=(if u.disabled { "enable-user" } else { "disable-user" });
+                            input type="hidden" name="user" value=(u.name);
+                            button type="submit" class="secondary" style="margin:0" { (if u.disabled { "Enable" } else { "Disable" }) }
                         }
                         @if !u.mfa.is_empty() {
                             form method="post" action="/admin/reset-mfa" style="margin:0" {
@@ -121,9 +128,41 @@ fn render(idc: &Idc, csrf: &str, notice: Option<Markup>) -> Page {
             button type="submit" id="add-user" { "Add user and create an invitation link" }
         }
         h2 { "Groups" }
-        (table(&["Group"], d.groups.iter().map(|g| vec![html! { (g.name) }]).collect()))
+        (table(&["Group", "Members"], d.groups.iter().map(|g| vec![
+            html! { (g.name) },
+            html! { (d.users.iter().filter(|u| u.groups.contains(&g.name)).map(|u| u.name.as_str()).collect::<Vec<_>>().join(", ")) },
+        ]).collect()))
+        form method="post" action="/admin/change" {
+            input type="hidden" name="csrf" value=(csrf);
+            input type="hidden" name="op" value="add-group";
+            label for="group-name" { "New group" }
+            input type="text" id="group-name" name="group" autocomplete="off";
+            button type="submit" id="add-group" { "Add group" }
+        }
+        form method="post" action="/admin/change" {
+            input type="hidden" name="csrf" value=(csrf);
+            label for="member-user" { "User" }
+            select id="member-user" name="user" { @for u in &d.users { option value=(u.name) { (u.name) } } }
+            label for="member-group" { "Group" }
+            select id="member-group" name="group" { @for g in &d.groups { option value=(g.name) { (g.name) } } }
+            div.row {
+                button type="submit" name="op" value="add-member" id="add-member" { "Add to group" }
+                button type="submit" name="op" value="remove-member" class="secondary" id="remove-member" { "Remove from group" }
+            }
+        }
         h2 { "AWS accounts" }
         (table(&["Id", "Name", "E-mail"], d.accounts.iter().map(|a| vec![html! { (a.id) }, html! { (a.name) }, html! { (a.email) }]).collect()))
+        form method="post" action="/admin/change" {
+            input type="hidden" name="csrf" value=(csrf);
+            input type="hidden" name="op" value="add-account";
+            label for="account-id" { "Account id " span.note { "(12 digits)" } }
+            input type="text" id="account-id" name="account" inputmode="numeric" autocomplete="off";
+            label for="account-name" { "Account name" }
+            input type="text" id="account-name" name="name" autocomplete="off";
+            label for="account-email" { "Account e-mail" }
+            input type="text" id="account-email" name="email" autocomplete="off";
+            button type="submit" id="add-account" { "Add account" }
+        }
         h2 { "Permission sets" }
         (table(&["Name", "Session duration", "Policies", ""], d.permission_sets.iter().map(|p| {
             vec![html! { (p.name) }, html! { (p.session_hours) " h" }, html! { (p.policies.join(", ")) },
@@ -136,10 +175,45 @@ fn render(idc: &Idc, csrf: &str, notice: Option<Markup>) -> Page {
                     }
                 }]
         }).collect()))
+        form method="post" action="/admin/change" {
+            input type="hidden" name="csrf" value=(csrf);
+            input type="hidden" name="op" value="add-permission-set";
+            label for="ps-name" { "New permission set" }
+            input type="text" id="ps-name" name="permission_set" autocomplete="off";
+            label for="ps-hours" { "Session duration (hours, 1–12)" }
+            input type="number" id="ps-hours" name="hours" min="1" max="12" value="1";
+            label for="ps-policies" { "AWS managed policies " span.note { "(comma-separated, e.g. ReadOnlyAccess)" } }
+            input type="text" id="ps-policies" name="policies" autocomplete="off";
+            button type="submit" id="add-permission-set" { "Add permission set" }
+        }
         h2 { "Assignments" }
-        (table(&["Principal", "Account", "Permission set"], d.assignments.iter().map(|a| {
-            vec![html! { (a.principal) }, html! { (a.account) }, html! { (a.permission_set) }]
+        (table(&["Principal", "Account", "Permission set", ""], d.assignments.iter().map(|a| {
+            vec![html! { (a.principal) }, html! { (a.account) }, html! { (a.permission_set) },
+                html! {
+                    form method="post" action="/admin/change" style="margin:0" {
+                        input type="hidden" name="csrf" value=(csrf);
+                        input type="hidden" name="op" value="unassign";
+                        input type="hidden" name="principal" value=(a.principal);
+                        input type="hidden" name="account" value=(a.account);
+                        input type="hidden" name="permission_set" value=(a.permission_set);
+                        button type="submit" class="secondary" style="margin:0" { "Remove" }
+                    }
+                }]
         }).collect()))
+        form method="post" action="/admin/change" {
+            input type="hidden" name="csrf" value=(csrf);
+            input type="hidden" name="op" value="assign";
+            label for="assign-principal" { "User or group" }
+            select id="assign-principal" name="principal" {
+                @for u in &d.users { option value={ "user:" (u.name) } { "user " (u.name) } }
+                @for g in &d.groups { option value={ "group:" (g.name) } { "group " (g.name) } }
+            }
+            label for="assign-account" { "Account" }
+            select id="assign-account" name="account" { @for a in &d.accounts { option value=(a.id) { (a.name) " (" (a.id) ")" } } }
+            label for="assign-ps" { "Permission set" }
+            select id="assign-ps" name="permission_set" { @for p in &d.permission_sets { option value=(p.name) { (p.name) } } }
+            button type="submit" id="assign" { "Assign" }
+        }
         h2 { "Active sessions" }
         (table(&["User", "Signed in", "Expires", "Tokens", ""], sessions.iter().map(|s| vec![
             html! { (s.user) }, html! { (ts(s.created_at)) }, html! { (ts(s.expires_at)) }, html! { (s.active_tokens) },
@@ -181,6 +255,22 @@ struct AdminForm {
     permission_set: String,
     #[serde(default)]
     hours: String,
+    #[serde(default)]
+    op: String,
+    #[serde(default)]
+    group: String,
+    #[serde(default)]
+    account: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    policies: String,
+    #[serde(default)]
+    principal: String,
+}
+
+fn list(text: &str) -> Vec<String> {
+    text.split(',').map(str::trim).filter(|x| !x.is_empty()).map(str::to_string).collect()
 }
 
 fn notice(text: &str) -> Markup {
@@ -280,7 +370,7 @@ pub(crate) async fn post_user(State(idc): State<Idc>, headers: HeaderMap, body: 
         Ok(x) => x,
         Err(r) => return r,
     };
-    let groups = f.groups.split(',').map(str::trim).filter(|g| !g.is_empty()).map(str::to_string).collect();
+    let groups = list(&f.groups);
     let new = users::NewUser { name: f.user, display_name: f.display_name, email: f.email, groups };
     match users::add(idc.core(), new) {
         Ok(i) => {
@@ -308,7 +398,7 @@ pub(crate) async fn post_session_duration(State(idc): State<Idc>, headers: Heade
         Err(r) => return r,
     };
     let result = match f.hours.trim().parse::<u32>() {
-        Ok(h) => idc.core().set_session_duration(&f.permission_set, h).map_err(|e| e.to_string()),
+        Ok(h) => admin::set_session_duration(idc.core(), &f.permission_set, h).map_err(|e| e.to_string()),
         Err(_) => Err(format!("`{}` is not a whole number of hours", f.hours)),
     };
     match result {
@@ -356,6 +446,64 @@ pub(crate) async fn post_directory(State(idc): State<Idc>, headers: HeaderMap, b
     match result {
         Ok(()) => see_other("/admin", &[]),
         Err(e) => Page::new("Directory not saved", html! { p.error { (e) } p { a href="/admin" { "Back" } } })
+            .status(StatusCode::BAD_REQUEST)
+            .into_response(),
+    }
+}
+
+/// The directory's other changes: disable or enable a user, groups and
+/// memberships, accounts, permission sets, assignments. Each says what it
+/// did, or why it was refused.
+pub(crate) async fn post_change(State(idc): State<Idc>, headers: HeaderMap, body: Bytes) -> Response {
+    let (f, csrf) = match checked(&idc, &headers, &body) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let core = idc.core();
+    let assignment = || Assignment {
+        principal: f.principal.clone(),
+        account: f.account.clone(),
+        permission_set: f.permission_set.clone(),
+    };
+    let done: Result<String, ChangeError> = match f.op.as_str() {
+        "disable-user" => users::set_disabled(core, &f.user, true)
+            .map(|n| format!("Disabled {}: they cannot sign in, and {n} session(s) ended.", f.user)),
+        "enable-user" => users::set_disabled(core, &f.user, false).map(|_| format!("Enabled {}.", f.user)),
+        "add-group" => admin::add_group(core, f.group.trim()).map(|()| format!("Added the group {}.", f.group.trim())),
+        "add-member" => {
+            admin::set_membership(core, &f.user, &f.group, true).map(|()| format!("{} is now in {}.", f.user, f.group))
+        }
+        "remove-member" => admin::set_membership(core, &f.user, &f.group, false)
+            .map(|()| format!("{} is no longer in {}.", f.user, f.group)),
+        "add-account" => admin::add_account(core, f.account.trim(), &f.name, &f.email)
+            .map(|()| format!("Added the account {} ({}).", f.name.trim(), f.account.trim())),
+        "add-permission-set" => match f.hours.trim().parse::<u32>() {
+            Ok(h) => admin::add_permission_set(core, f.permission_set.trim(), h, list(&f.policies))
+                .map(|()| format!("Added the permission set {} ({h} h).", f.permission_set.trim())),
+            Err(_) => Err(ChangeError::Directory(DirectoryError::Invalid(format!(
+                "`{}` is not a whole number of hours",
+                f.hours
+            )))),
+        },
+        "assign" => admin::set_assignment(core, assignment(), true).map(|()| {
+            format!("Assigned {} to {} in {}: it shows in their portal now.", f.permission_set, f.principal, f.account)
+        }),
+        "unassign" => admin::set_assignment(core, assignment(), false).map(|()| {
+            format!("Removed {} of {} in {}: it is gone from their portal.", f.permission_set, f.principal, f.account)
+        }),
+        other => {
+            return Page::message(
+                StatusCode::BAD_REQUEST,
+                "Unknown change",
+                &format!("`{other}` is not a change this page makes."),
+                "error",
+            )
+            .into_response();
+        }
+    };
+    match done {
+        Ok(text) => render(&idc, &csrf, Some(notice(&text))).into_response(),
+        Err(e) => render(&idc, &csrf, Some(html! { p.error #notice role="alert" { (e) } }))
             .status(StatusCode::BAD_REQUEST)
             .into_response(),
     }

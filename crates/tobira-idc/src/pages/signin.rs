@@ -84,7 +84,9 @@ pub(crate) async fn post(State(idc): State<Idc>, headers: HeaderMap, body: Bytes
         Err(SigninError::Locked(_)) => {
             return page(&next, Some(TOO_MANY), html! {}).status(StatusCode::TOO_MANY_REQUESTS).into_response();
         }
-        Err(e @ SigninError::Wrong) => return page(&next, Some(&e.to_string()), html! {}).into_response(),
+        Err(e @ (SigninError::Wrong | SigninError::Disabled)) => {
+            return page(&next, Some(&e.to_string()), html! {}).into_response();
+        }
     }
     let model = core.model();
     let Some(u) = model.dir.user(&user) else {
