@@ -575,3 +575,116 @@ async fn admin_forms_groups_accounts_permission_sets_assignments_and_disabling()
     assert_eq!((status, page.contains("Enabled alice.")), (200, true));
     s.idc.approve_device(dev.user_code().unwrap(), "alice").unwrap();
 }
+
+/// Seed 003 set up from the admin pages: an IAM user with an access key
+/// (its secret shown once) and a virtual MFA device, a role that trusts the
+/// user and requires MFA; STS honours each at once, and deleting takes effect
+/// at once too.
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_forms_iam_users_access_keys_mfa_devices_and_roles() {
+    let s = demo().await;
+    let mut b = Browser::new(&s.url);
+    let (_, _, page) = b.get("/admin").await;
+    let csrf = field(&page, "csrf");
+    b.post("/admin/login", &[("csrf", &csrf), ("token", s.idc.admin_token())]).await;
+    let (_, _, admin) = b.get("/admin").await;
+    let csrf = field(&admin, "csrf");
+    let shown_once = |page: &str| -> Vec<String> {
+        let pre =
+            page.split("<pre id=\"secret-once\">").nth(1).expect("a secret shown once").split("</pre>").next().unwrap();
+        pre.lines().map(|l| l.split(" = ").nth(1).unwrap_or(l).to_string()).collect()
+    };
+    let acct = "123456789012";
+    let (status, _, page) =
+        b.post("/admin/change", &[("csrf", &csrf), ("op", "add-iam-user"), ("account", acct), ("user", "erin")]).await;
+    assert_eq!(status, 200, "{page}");
+    let (_, _, page) =
+        b.post("/admin/change", &[("csrf", &csrf), ("op", "create-key"), ("account", acct), ("user", "erin")]).await;
+    let key = shown_once(&page);
+    let (key_id, secret) = (key[0].clone(), key[1].clone());
+    assert!(key_id.starts_with("AKIA") && secret.len() == 40, "{key:?}");
+    let (_, _, page) = b.get("/admin").await;
+    assert!(page.contains(&key_id) && !page.contains(&secret), "the id stays visible, the secret does not");
+
+    let erin = sts(&s.url, &key_id, &secret, None);
+    let me = erin.get_caller_identity().send().await.unwrap();
+    assert_eq!(me.arn(), Some("arn:aws:iam::123456789012:user/erin"));
+
+    let (_, _, page) = b
+        .post(
+            "/admin/change",
+            &[("csrf", &csrf), ("op", "add-iam-mfa"), ("account", acct), ("user", "erin"), ("device", "erin-phone")],
+        )
+        .await;
+    let mfa = shown_once(&page);
+    assert_eq!(mfa[0], "arn:aws:iam::123456789012:mfa/erin-phone");
+    let code = |offset: i64| {
+        let secret = tobira_idc::totp::decode_secret(&mfa[1]).unwrap();
+        tobira_idc::totp::code_at_step(&secret, s.idc.clock().now_s().div_euclid(30) + offset, 6)
+    };
+    let session = erin.get_session_token().serial_number(&mfa[0]).token_code(code(0)).send().await.unwrap();
+    let c = session.credentials().unwrap();
+
+    let trust = "arn:aws:iam::123456789012:user/erin";
+    let (status, _, page) = b
+        .post(
+            "/admin/change",
+            &[
+                ("csrf", &csrf),
+                ("op", "add-role"),
+                ("account", acct),
+                ("name", "Deploy"),
+                ("trust", trust),
+                ("mfa_required", "on"),
+                ("hours", "4"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Added the role arn:aws:iam::123456789012:role/Deploy."), "{page}");
+    let with_mfa = sts(&s.url, c.access_key_id(), c.secret_access_key(), Some(c.session_token()));
+    let assume = || {
+        with_mfa
+            .assume_role()
+            .role_arn("arn:aws:iam::123456789012:role/Deploy")
+            .role_session_name("deploy")
+            .duration_seconds(4 * 3600)
+            .send()
+    };
+    assume().await.unwrap();
+    // Without MFA: denied (the role requires it).
+    let e = erin
+        .assume_role()
+        .role_arn("arn:aws:iam::123456789012:role/Deploy")
+        .role_session_name("no-mfa")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(e.into_service_error().meta().code(), Some("AccessDenied"));
+    // Refusals say why.
+    for (fields, says) in [
+        (
+            vec![("op", "add-role"), ("account", acct), ("name", "R"), ("trust", "bob"), ("hours", "1")],
+            "is not an IAM ARN",
+        ),
+        (vec![("op", "add-iam-user"), ("account", "12"), ("user", "x")], "must be 12 digits"),
+        (vec![("op", "create-key"), ("account", acct), ("user", "nobody")], "there is no IAM user `nobody`"),
+    ] {
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend(fields);
+        let (status, _, page) = b.post("/admin/change", &all).await;
+        assert_eq!(status, 400, "{says}");
+        assert!(page.contains(says), "{says}: {page}");
+    }
+    // Deleting the role and the key takes effect at once.
+    b.post("/admin/change", &[("csrf", &csrf), ("op", "delete-role"), ("account", acct), ("name", "Deploy")]).await;
+    let e = assume().await.unwrap_err();
+    assert_eq!(e.into_service_error().meta().code(), Some("AccessDenied"));
+    b.post(
+        "/admin/change",
+        &[("csrf", &csrf), ("op", "delete-key"), ("account", acct), ("user", "erin"), ("key_id", &key_id)],
+    )
+    .await;
+    let e = erin.get_caller_identity().send().await.unwrap_err();
+    assert_eq!(e.into_service_error().meta().code(), Some("InvalidClientTokenId"));
+}

@@ -214,6 +214,96 @@ fn render(idc: &Idc, csrf: &str, notice: Option<Markup>) -> Page {
             select id="assign-ps" name="permission_set" { @for p in &d.permission_sets { option value=(p.name) { (p.name) } } }
             button type="submit" id="assign" { "Assign" }
         }
+        h2 { "IAM users (STS)" }
+        (table(&["Account", "User", "Access keys", "MFA devices", ""], d.iam_users.iter().map(|u| vec![
+            html! { (u.account) },
+            html! { (u.name) },
+            html! {
+                @for k in &u.access_keys {
+                    form.row method="post" action="/admin/change" style="margin:0" {
+                        input type="hidden" name="csrf" value=(csrf);
+                        input type="hidden" name="op" value="delete-key";
+                        input type="hidden" name="account" value=(u.account);
+                        input type="hidden" name="user" value=(u.name);
+                        input type="hidden" name="key_id" value=(k.id);
+                        code { (k.id) }
+                        button type="submit" class="secondary" style="margin:0" { "Delete" }
+                    }
+                }
+            },
+            html! {
+                @for m in &u.mfa {
+                    form.row method="post" action="/admin/change" style="margin:0" {
+                        input type="hidden" name="csrf" value=(csrf);
+                        input type="hidden" name="op" value="remove-iam-mfa";
+                        input type="hidden" name="account" value=(u.account);
+                        input type="hidden" name="user" value=(u.name);
+                        input type="hidden" name="device" value=(m.name);
+                        code { (u.mfa_serial(m)) }
+                        button type="submit" class="secondary" style="margin:0" { "Remove" }
+                    }
+                }
+            },
+            html! {
+                form method="post" action="/admin/change" style="margin:0" {
+                    input type="hidden" name="csrf" value=(csrf);
+                    input type="hidden" name="op" value="create-key";
+                    input type="hidden" name="account" value=(u.account);
+                    input type="hidden" name="user" value=(u.name);
+                    button type="submit" class="secondary" style="margin:0" { "Create access key" }
+                }
+                form.row method="post" action="/admin/change" style="margin:0" {
+                    input type="hidden" name="csrf" value=(csrf);
+                    input type="hidden" name="op" value="add-iam-mfa";
+                    input type="hidden" name="account" value=(u.account);
+                    input type="hidden" name="user" value=(u.name);
+                    input type="text" name="device" aria-label={ "New MFA device name for " (u.name) } placeholder="device name" style="width:9em";
+                    button type="submit" class="secondary" style="margin:0" { "Add MFA device" }
+                }
+            },
+        ]).collect()))
+        form method="post" action="/admin/change" {
+            input type="hidden" name="csrf" value=(csrf);
+            input type="hidden" name="op" value="add-iam-user";
+            label for="iam-account" { "Account id" }
+            input type="text" id="iam-account" name="account" inputmode="numeric" autocomplete="off";
+            label for="iam-user" { "IAM user name" }
+            input type="text" id="iam-user" name="user" autocomplete="off";
+            button type="submit" id="add-iam-user" { "Add IAM user" }
+        }
+        h2 { "Roles (STS)" }
+        (table(&["Role", "Trusted principals", "MFA", "External id", "Max", ""], d.roles.iter().map(|r| vec![
+            html! { (r.arn()) },
+            html! { (r.trust.join(", ")) },
+            html! { @if r.mfa_required { "required" } @else { "-" } },
+            html! { (r.external_id.clone().unwrap_or_default()) },
+            html! { (r.max_session_duration / 3600) " h" },
+            html! {
+                form method="post" action="/admin/change" style="margin:0" {
+                    input type="hidden" name="csrf" value=(csrf);
+                    input type="hidden" name="op" value="delete-role";
+                    input type="hidden" name="account" value=(r.account);
+                    input type="hidden" name="name" value=(r.name);
+                    button type="submit" class="secondary" style="margin:0" { "Delete" }
+                }
+            },
+        ]).collect()))
+        form method="post" action="/admin/change" {
+            input type="hidden" name="csrf" value=(csrf);
+            input type="hidden" name="op" value="add-role";
+            label for="role-account" { "Account id" }
+            input type="text" id="role-account" name="account" inputmode="numeric" autocomplete="off";
+            label for="role-name" { "Role name" }
+            input type="text" id="role-name" name="name" autocomplete="off";
+            label for="role-trust" { "Trusted principals " span.note { "(comma-separated ARNs: arn:aws:iam::ACCOUNT:user/NAME, …:role/NAME, …:root)" } }
+            input type="text" id="role-trust" name="trust" autocomplete="off";
+            label { input type="checkbox" name="mfa_required" id="role-mfa"; " MFA required" }
+            label for="role-hours" { "Maximum session (hours, 1–12)" }
+            input type="number" id="role-hours" name="hours" min="1" max="12" value="1";
+            label for="role-external-id" { "External id " span.note { "(optional)" } }
+            input type="text" id="role-external-id" name="external_id" autocomplete="off";
+            button type="submit" id="add-role" { "Add role" }
+        }
         h2 { "Active sessions" }
         (table(&["User", "Signed in", "Expires", "Tokens", ""], sessions.iter().map(|s| vec![
             html! { (s.user) }, html! { (ts(s.created_at)) }, html! { (ts(s.expires_at)) }, html! { (s.active_tokens) },
@@ -267,6 +357,16 @@ struct AdminForm {
     policies: String,
     #[serde(default)]
     principal: String,
+    #[serde(default)]
+    key_id: String,
+    #[serde(default)]
+    device: String,
+    #[serde(default)]
+    trust: String,
+    #[serde(default)]
+    mfa_required: String,
+    #[serde(default)]
+    external_id: String,
 }
 
 fn list(text: &str) -> Vec<String> {
@@ -465,31 +565,85 @@ pub(crate) async fn post_change(State(idc): State<Idc>, headers: HeaderMap, body
         account: f.account.clone(),
         permission_set: f.permission_set.clone(),
     };
-    let done: Result<String, ChangeError> = match f.op.as_str() {
-        "disable-user" => users::set_disabled(core, &f.user, true)
-            .map(|n| format!("Disabled {}: they cannot sign in, and {n} session(s) ended.", f.user)),
-        "enable-user" => users::set_disabled(core, &f.user, false).map(|_| format!("Enabled {}.", f.user)),
-        "add-group" => admin::add_group(core, f.group.trim()).map(|()| format!("Added the group {}.", f.group.trim())),
-        "add-member" => {
-            admin::set_membership(core, &f.user, &f.group, true).map(|()| format!("{} is now in {}.", f.user, f.group))
+    let shown_once = |title: &str, text: String| {
+        html! {
+            p #notice role="status" { (title) " It is shown only now: copy it." }
+            pre #secret-once { (text) }
         }
+    };
+    let done: Result<Markup, ChangeError> = match f.op.as_str() {
+        "add-iam-user" => admin::add_iam_user(core, f.account.trim(), f.user.trim())
+            .map(|()| notice(&format!("Added the IAM user {} in account {}.", f.user.trim(), f.account.trim()))),
+        "create-key" => admin::create_access_key(core, &f.account, &f.user).map(|(id, secret)| {
+            shown_once(
+                &format!("New access key for {}.", f.user),
+                format!("aws_access_key_id = {id}\naws_secret_access_key = {secret}"),
+            )
+        }),
+        "delete-key" => admin::delete_access_key(core, &f.account, &f.user, &f.key_id)
+            .map(|()| notice(&format!("Deleted the access key {} of {}: it stops working now.", f.key_id, f.user))),
+        "add-iam-mfa" => admin::add_iam_mfa(core, &f.account, &f.user, f.device.trim()).map(|(serial, secret)| {
+            shown_once(
+                &format!("New virtual MFA device {serial} for {}: put the secret in an authenticator app.", f.user),
+                format!(
+                    "mfa_serial = {serial}\nsecret = {secret}\notpauth://totp/{}?secret={secret}&issuer=tobira-idc",
+                    crate::wire::uri_encode(&serial)
+                ),
+            )
+        }),
+        "remove-iam-mfa" => admin::remove_iam_mfa(core, &f.account, &f.user, &f.device)
+            .map(|()| notice(&format!("Removed the MFA device {} of {}.", f.device, f.user))),
+        "add-role" => match f.hours.trim().parse::<u32>() {
+            Ok(hours) => admin::add_role(
+                core,
+                admin::NewRole {
+                    account: f.account.trim().to_string(),
+                    name: f.name.trim().to_string(),
+                    trust: list(&f.trust),
+                    mfa_required: f.mfa_required == "on",
+                    max_session_hours: hours,
+                    external_id: Some(f.external_id.trim().to_string()),
+                },
+            )
+            .map(|()| notice(&format!("Added the role arn:aws:iam::{}:role/{}.", f.account.trim(), f.name.trim()))),
+            Err(_) => Err(ChangeError::Directory(DirectoryError::Invalid(format!(
+                "`{}` is not a whole number of hours",
+                f.hours
+            )))),
+        },
+        "delete-role" => admin::delete_role(core, &f.account, &f.name)
+            .map(|()| notice(&format!("Deleted the role {} in account {}.", f.name, f.account))),
+        "disable-user" => users::set_disabled(core, &f.user, true)
+            .map(|n| notice(&format!("Disabled {}: they cannot sign in, and {n} session(s) ended.", f.user))),
+        "enable-user" => users::set_disabled(core, &f.user, false).map(|_| notice(&format!("Enabled {}.", f.user))),
+        "add-group" => {
+            admin::add_group(core, f.group.trim()).map(|()| notice(&format!("Added the group {}.", f.group.trim())))
+        }
+        "add-member" => admin::set_membership(core, &f.user, &f.group, true)
+            .map(|()| notice(&format!("{} is now in {}.", f.user, f.group))),
         "remove-member" => admin::set_membership(core, &f.user, &f.group, false)
-            .map(|()| format!("{} is no longer in {}.", f.user, f.group)),
+            .map(|()| notice(&format!("{} is no longer in {}.", f.user, f.group))),
         "add-account" => admin::add_account(core, f.account.trim(), &f.name, &f.email)
-            .map(|()| format!("Added the account {} ({}).", f.name.trim(), f.account.trim())),
+            .map(|()| notice(&format!("Added the account {} ({}).", f.name.trim(), f.account.trim()))),
         "add-permission-set" => match f.hours.trim().parse::<u32>() {
             Ok(h) => admin::add_permission_set(core, f.permission_set.trim(), h, list(&f.policies))
-                .map(|()| format!("Added the permission set {} ({h} h).", f.permission_set.trim())),
+                .map(|()| notice(&format!("Added the permission set {} ({h} h).", f.permission_set.trim()))),
             Err(_) => Err(ChangeError::Directory(DirectoryError::Invalid(format!(
                 "`{}` is not a whole number of hours",
                 f.hours
             )))),
         },
         "assign" => admin::set_assignment(core, assignment(), true).map(|()| {
-            format!("Assigned {} to {} in {}: it shows in their portal now.", f.permission_set, f.principal, f.account)
+            notice(&format!(
+                "Assigned {} to {} in {}: it shows in their portal now.",
+                f.permission_set, f.principal, f.account
+            ))
         }),
         "unassign" => admin::set_assignment(core, assignment(), false).map(|()| {
-            format!("Removed {} of {} in {}: it is gone from their portal.", f.permission_set, f.principal, f.account)
+            notice(&format!(
+                "Removed {} of {} in {}: it is gone from their portal.",
+                f.permission_set, f.principal, f.account
+            ))
         }),
         other => {
             return Page::message(
@@ -502,7 +656,7 @@ pub(crate) async fn post_change(State(idc): State<Idc>, headers: HeaderMap, body
         }
     };
     match done {
-        Ok(text) => render(&idc, &csrf, Some(notice(&text))).into_response(),
+        Ok(said) => render(&idc, &csrf, Some(said)).into_response(),
         Err(e) => render(&idc, &csrf, Some(html! { p.error #notice role="alert" { (e) } }))
             .status(StatusCode::BAD_REQUEST)
             .into_response(),
