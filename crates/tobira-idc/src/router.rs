@@ -79,6 +79,7 @@ pub(crate) fn build(idc: &Idc) -> Router {
         .route("/admin/reset-mfa", post(pages::admin::post_reset_mfa))
         .route("/admin/session-duration", post(pages::admin::post_session_duration))
         .route("/admin/change", post(pages::admin::post_change))
+        .route("/admin/users/{name}", get(pages::admin::get_user))
         .route("/admin/directory", post(pages::admin::post_directory))
         // Admin API
         .route("/admin/api/sessions", get(admin_api::sessions))

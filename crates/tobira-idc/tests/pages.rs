@@ -286,6 +286,19 @@ async fn admin_pages_behind_the_admin_token() {
     let (status, _, _) = b.post("/admin/revoke", &[("user", "alice")]).await;
     assert_eq!(status, 403);
     assert_eq!(s.idc.active_sessions().unwrap().len(), 1);
+    // Alice's own page: her accounts and roles and her active session.
+    assert!(admin.contains("<a href=\"/admin/users/alice\">alice</a>"), "{admin}");
+    let (status, _, alice) = b.get("/admin/users/alice").await;
+    assert_eq!(status, 200);
+    for text in [
+        "<td>Development</td><td>222222222222</td><td>FullAccess</td><td>8 h</td>",
+        "Groups: engineers.",
+        "Delete sessions of alice",
+    ] {
+        assert!(alice.contains(text), "missing {text}: {alice}");
+    }
+    let (status, _, _) = b.get("/admin/users/nobody").await;
+    assert_eq!(status, 404);
     // First a confirmation that says what will end; nothing ends yet.
     let (status, _, confirm) = b.post("/admin/revoke", &[("csrf", &csrf), ("user", "alice")]).await;
     assert_eq!(status, 200);

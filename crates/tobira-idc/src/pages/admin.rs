@@ -88,7 +88,7 @@ fn render(idc: &Idc, csrf: &str, notice: Option<Markup>) -> Page {
         (table(&["User", "Display name", "E-mail", "Groups", "MFA devices", "Password", ""], d.users.iter().map(|u| {
             let invited = full.user(&u.name).is_none_or(|f| f.password_hash.is_none());
             vec![
-                html! { (u.name) }, html! { (u.display_name) }, html! { (u.email) }, html! { (u.groups.join(", ")) },
+                html! { a href={ "/admin/users/" (crate::wire::uri_encode(&u.name)) } { (u.name) } }, html! { (u.display_name) }, html! { (u.email) }, html! { (u.groups.join(", ")) },
                 html! { (u.mfa.len()) }, html! { @if invited { "invited" } @else { "set" } @if u.disabled { " (disabled)" } },
                 html! {
                     div.row {
@@ -661,4 +661,46 @@ pub(crate) async fn post_change(State(idc): State<Idc>, headers: HeaderMap, body
             .status(StatusCode::BAD_REQUEST)
             .into_response(),
     }
+}
+
+/// One user: their accounts and roles, groups, MFA devices and active
+/// sessions (seed 002: "look at the user's accounts"), with the actions.
+pub(crate) async fn get_user(
+    State(idc): State<Idc>,
+    headers: HeaderMap,
+    axum::extract::Path(name): axum::extract::Path<String>,
+) -> Response {
+    let Some(csrf) = admin_csrf(&idc, &headers) else { return login_page(None).into_response() };
+    let model = idc.core().model();
+    let Some(u) = model.dir.user(&name) else {
+        return Page::message(StatusCode::NOT_FOUND, "No such user", &format!("There is no user `{name}`."), "error")
+            .into_response();
+    };
+    let sessions: Vec<_> = idc.active_sessions().unwrap_or_default().into_iter().filter(|s| s.user == name).collect();
+    let entitlements: Vec<_> = model.entitlements(&name).collect();
+    let body = html! {
+        p { b { (u.name) } " · " (u.display_name) " · " (u.email)
+            @if u.disabled { " · " b { "disabled" } }
+            @if u.password_hash.is_none() { " · invited (no password yet)" } }
+        p { "Groups: " (if u.groups.is_empty() { "none".to_string() } else { u.groups.join(", ") }) ". MFA devices: " (u.mfa.len()) "." }
+        h2 { "Accounts and roles" }
+        @if entitlements.is_empty() { p { "No AWS accounts are assigned to this user." } }
+        (table(&["Account", "Id", "Permission set", "Session duration"], entitlements.iter().map(|(a, p)| vec![
+            html! { (a.name) }, html! { (a.id) }, html! { (p.name) }, html! { (p.session_hours) " h" },
+        ]).collect()))
+        h2 { "Active sessions" }
+        @if sessions.is_empty() { p { "No active sessions." } }
+        (table(&["Signed in", "Expires", "Tokens"], sessions.iter().map(|s| vec![
+            html! { (ts(s.created_at)) }, html! { (ts(s.expires_at)) }, html! { (s.active_tokens) },
+        ]).collect()))
+        @if !sessions.is_empty() {
+            form method="post" action="/admin/revoke" {
+                input type="hidden" name="csrf" value=(csrf);
+                input type="hidden" name="user" value=(u.name);
+                button type="submit" id="delete-sessions" { "Delete sessions of " (u.name) }
+            }
+        }
+        p { a href="/admin" { "Back to the administration" } }
+    };
+    Page::new(format!("User {}", u.name), body).into_response()
 }
