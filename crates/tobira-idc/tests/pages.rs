@@ -492,6 +492,10 @@ async fn admin_forms_groups_accounts_permission_sets_assignments_and_disabling()
                 ("permission_set", "SecurityAudit"),
                 ("hours", "4"),
                 ("policies", "SecurityAudit, ReadOnlyAccess"),
+                (
+                    "inline_policy",
+                    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}"#,
+                ),
             ],
             "Added the permission set SecurityAudit (4 h).",
         ),
@@ -511,6 +515,7 @@ async fn admin_forms_groups_accounts_permission_sets_assignments_and_disabling()
     }
     let ps = s.idc.directory().permission_sets.into_iter().find(|p| p.name == "SecurityAudit").unwrap();
     assert_eq!((ps.session_hours, ps.policies), (4, vec!["SecurityAudit".to_string(), "ReadOnlyAccess".to_string()]));
+    assert!(ps.inline_policy.unwrap().contains("\"Deny\""));
     // At once in the portal, with the session she already has.
     assert_eq!(roles(token.clone()).await.unwrap(), ["SecurityAudit"]);
 

@@ -68,13 +68,15 @@ pub(crate) fn add_permission_set(
     name: &str,
     hours: u32,
     policies: Vec<String>,
+    inline_policy: Option<String>,
 ) -> Result<(), ChangeError> {
     name_ok("permission set", name)?;
     change(core, |d| {
         if d.permission_sets.iter().any(|p| p.name == name) {
             return Err(invalid(format!("a permission set `{name}` already exists")));
         }
-        d.permission_sets.push(PermissionSet { name: name.to_string(), session_hours: hours, policies });
+        let inline_policy = inline_policy.filter(|p| !p.trim().is_empty());
+        d.permission_sets.push(PermissionSet { name: name.to_string(), session_hours: hours, policies, inline_policy });
         Ok(())
     })
 }

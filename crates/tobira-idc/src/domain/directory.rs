@@ -99,8 +99,12 @@ pub struct PermissionSet {
     /// Session duration in hours, 1 to 12.
     #[serde(default = "one")]
     pub session_hours: u32,
+    /// AWS managed policy names (`ReadOnlyAccess`, …).
     #[serde(default)]
     pub policies: Vec<String>,
+    /// An inline policy document (IAM policy JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inline_policy: Option<String>,
 }
 
 fn one() -> u32 {
@@ -287,6 +291,14 @@ impl Directory {
         for p in &self.permission_sets {
             if !(1..=12).contains(&p.session_hours) {
                 return bad(format!("permission set `{}`: session_hours must be 1 to 12", p.name));
+            }
+            if let Some(doc) = &p.inline_policy
+                && !serde_json::from_str::<serde_json::Value>(doc).is_ok_and(|v| v.get("Statement").is_some())
+            {
+                return bad(format!(
+                    "permission set `{}`: the inline policy must be an IAM policy document (JSON with a \"Statement\")",
+                    p.name
+                ));
             }
         }
         for a in &self.assignments {

@@ -165,7 +165,8 @@ fn render(idc: &Idc, csrf: &str, notice: Option<Markup>) -> Page {
         }
         h2 { "Permission sets" }
         (table(&["Name", "Session duration", "Policies", ""], d.permission_sets.iter().map(|p| {
-            vec![html! { (p.name) }, html! { (p.session_hours) " h" }, html! { (p.policies.join(", ")) },
+            vec![html! { (p.name) }, html! { (p.session_hours) " h" },
+                html! { (p.policies.join(", ")) @if p.inline_policy.is_some() { " + inline policy" } },
                 html! {
                     form.row method="post" action="/admin/session-duration" style="margin:0" {
                         input type="hidden" name="csrf" value=(csrf);
@@ -184,6 +185,8 @@ fn render(idc: &Idc, csrf: &str, notice: Option<Markup>) -> Page {
             input type="number" id="ps-hours" name="hours" min="1" max="12" value="1";
             label for="ps-policies" { "AWS managed policies " span.note { "(comma-separated, e.g. ReadOnlyAccess)" } }
             input type="text" id="ps-policies" name="policies" autocomplete="off";
+            label for="ps-inline" { "Inline policy " span.note { "(optional IAM policy JSON)" } }
+            textarea id="ps-inline" name="inline_policy" rows="4" style="width:100%;font:12px monospace" {}
             button type="submit" id="add-permission-set" { "Add permission set" }
         }
         h2 { "Assignments" }
@@ -367,6 +370,8 @@ struct AdminForm {
     mfa_required: String,
     #[serde(default)]
     external_id: String,
+    #[serde(default)]
+    inline_policy: String,
 }
 
 fn list(text: &str) -> Vec<String> {
@@ -626,8 +631,14 @@ pub(crate) async fn post_change(State(idc): State<Idc>, headers: HeaderMap, body
         "add-account" => admin::add_account(core, f.account.trim(), &f.name, &f.email)
             .map(|()| notice(&format!("Added the account {} ({}).", f.name.trim(), f.account.trim()))),
         "add-permission-set" => match f.hours.trim().parse::<u32>() {
-            Ok(h) => admin::add_permission_set(core, f.permission_set.trim(), h, list(&f.policies))
-                .map(|()| notice(&format!("Added the permission set {} ({h} h).", f.permission_set.trim()))),
+            Ok(h) => admin::add_permission_set(
+                core,
+                f.permission_set.trim(),
+                h,
+                list(&f.policies),
+                Some(f.inline_policy.clone()),
+            )
+            .map(|()| notice(&format!("Added the permission set {} ({h} h).", f.permission_set.trim()))),
             Err(_) => Err(ChangeError::Directory(DirectoryError::Invalid(format!(
                 "`{}` is not a whole number of hours",
                 f.hours
