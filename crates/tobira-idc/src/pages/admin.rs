@@ -68,6 +68,17 @@ fn table(head: &[&str], rows: Vec<Vec<Markup>>) -> Markup {
     }
 }
 
+/// A one-button form posting hidden fields (and the CSRF token) to `to`.
+fn button(to: &str, csrf: &str, fields: &[(&str, &str)], label: &str) -> Markup {
+    html! {
+        form method="post" action=(to) style="margin:0" {
+            input type="hidden" name="csrf" value=(csrf);
+            @for (k, v) in fields { input type="hidden" name=(k) value=(v); }
+            button type="submit" class="secondary" style="margin:0" { (label) }
+        }
+    }
+}
+
 fn ts(t: i64) -> String {
     jiff::Timestamp::from_second(t).map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()
 }
@@ -92,23 +103,14 @@ fn render(idc: &Idc, csrf: &str, notice: Option<Markup>) -> Page {
                 html! { (u.mfa.len()) }, html! { @if invited { "invited" } @else { "set" } @if u.disabled { " (disabled)" } },
                 html! {
                     div.row {
-                        form method="post" action="/admin/invite" style="margin:0" {
-                            input type="hidden" name="csrf" value=(csrf);
-                            input type="hidden" name="user" value=(u.name);
-                            button type="submit" class="secondary" style="margin:0" { "Invitation link" }
-                        }
-                        form method="post" action="/admin/change" style="margin:0" {
-                            input type="hidden" name="csrf" value=(csrf);
-                            input type="hidden" name="op" value=(if u.disabled { "enable-user" } else { "disable-user" });
-                            input type="hidden" name="user" value=(u.name);
-                            button type="submit" class="secondary" style="margin:0" { (if u.disabled { "Enable" } else { "Disable" }) }
+                        (button("/admin/invite", csrf, &[("user", &u.name)], "Invitation link"))
+                        @if u.disabled {
+                            (button("/admin/change", csrf, &[("op", "enable-user"), ("user", &u.name)], "Enable"))
+                        } @else {
+                            (button("/admin/change", csrf, &[("op", "disable-user"), ("user", &u.name)], "Disable"))
                         }
                         @if !u.mfa.is_empty() {
-                            form method="post" action="/admin/reset-mfa" style="margin:0" {
-                                input type="hidden" name="csrf" value=(csrf);
-                                input type="hidden" name="user" value=(u.name);
-                                button type="submit" class="secondary" style="margin:0" { "Reset MFA" }
-                            }
+                            (button("/admin/reset-mfa", csrf, &[("user", &u.name)], "Reset MFA"))
                         }
                     }
                 },
@@ -193,14 +195,7 @@ fn render(idc: &Idc, csrf: &str, notice: Option<Markup>) -> Page {
         (table(&["Principal", "Account", "Permission set", ""], d.assignments.iter().map(|a| {
             vec![html! { (a.principal) }, html! { (a.account) }, html! { (a.permission_set) },
                 html! {
-                    form method="post" action="/admin/change" style="margin:0" {
-                        input type="hidden" name="csrf" value=(csrf);
-                        input type="hidden" name="op" value="unassign";
-                        input type="hidden" name="principal" value=(a.principal);
-                        input type="hidden" name="account" value=(a.account);
-                        input type="hidden" name="permission_set" value=(a.permission_set);
-                        button type="submit" class="secondary" style="margin:0" { "Remove" }
-                    }
+                    (button("/admin/change", csrf, &[("op", "unassign"), ("principal", &a.principal), ("account", &a.account), ("permission_set", &a.permission_set)], "Remove"))
                 }]
         }).collect()))
         form method="post" action="/admin/change" {
@@ -223,38 +218,16 @@ fn render(idc: &Idc, csrf: &str, notice: Option<Markup>) -> Page {
             html! { (u.name) },
             html! {
                 @for k in &u.access_keys {
-                    form.row method="post" action="/admin/change" style="margin:0" {
-                        input type="hidden" name="csrf" value=(csrf);
-                        input type="hidden" name="op" value="delete-key";
-                        input type="hidden" name="account" value=(u.account);
-                        input type="hidden" name="user" value=(u.name);
-                        input type="hidden" name="key_id" value=(k.id);
-                        code { (k.id) }
-                        button type="submit" class="secondary" style="margin:0" { "Delete" }
-                    }
+                    div.row { code { (k.id) } (button("/admin/change", csrf, &[("op", "delete-key"), ("account", &u.account), ("user", &u.name), ("key_id", &k.id)], "Delete")) }
                 }
             },
             html! {
                 @for m in &u.mfa {
-                    form.row method="post" action="/admin/change" style="margin:0" {
-                        input type="hidden" name="csrf" value=(csrf);
-                        input type="hidden" name="op" value="remove-iam-mfa";
-                        input type="hidden" name="account" value=(u.account);
-                        input type="hidden" name="user" value=(u.name);
-                        input type="hidden" name="device" value=(m.name);
-                        code { (u.mfa_serial(m)) }
-                        button type="submit" class="secondary" style="margin:0" { "Remove" }
-                    }
+                    div.row { code { (u.mfa_serial(m)) } (button("/admin/change", csrf, &[("op", "remove-iam-mfa"), ("account", &u.account), ("user", &u.name), ("device", &m.name)], "Remove")) }
                 }
             },
             html! {
-                form method="post" action="/admin/change" style="margin:0" {
-                    input type="hidden" name="csrf" value=(csrf);
-                    input type="hidden" name="op" value="create-key";
-                    input type="hidden" name="account" value=(u.account);
-                    input type="hidden" name="user" value=(u.name);
-                    button type="submit" class="secondary" style="margin:0" { "Create access key" }
-                }
+                (button("/admin/change", csrf, &[("op", "create-key"), ("account", &u.account), ("user", &u.name)], "Create access key"))
                 form.row method="post" action="/admin/change" style="margin:0" {
                     input type="hidden" name="csrf" value=(csrf);
                     input type="hidden" name="op" value="add-iam-mfa";
@@ -282,13 +255,7 @@ fn render(idc: &Idc, csrf: &str, notice: Option<Markup>) -> Page {
             html! { (r.external_id.clone().unwrap_or_default()) },
             html! { (r.max_session_duration / 3600) " h" },
             html! {
-                form method="post" action="/admin/change" style="margin:0" {
-                    input type="hidden" name="csrf" value=(csrf);
-                    input type="hidden" name="op" value="delete-role";
-                    input type="hidden" name="account" value=(r.account);
-                    input type="hidden" name="name" value=(r.name);
-                    button type="submit" class="secondary" style="margin:0" { "Delete" }
-                }
+                (button("/admin/change", csrf, &[("op", "delete-role"), ("account", &r.account), ("name", &r.name)], "Delete"))
             },
         ]).collect()))
         form method="post" action="/admin/change" {
@@ -311,11 +278,7 @@ fn render(idc: &Idc, csrf: &str, notice: Option<Markup>) -> Page {
         (table(&["User", "Signed in", "Expires", "Tokens", ""], sessions.iter().map(|s| vec![
             html! { (s.user) }, html! { (ts(s.created_at)) }, html! { (ts(s.expires_at)) }, html! { (s.active_tokens) },
             html! {
-                form method="post" action="/admin/revoke" style="margin:0" {
-                    input type="hidden" name="csrf" value=(csrf);
-                    input type="hidden" name="user" value=(s.user);
-                    button type="submit" class="secondary" style="margin:0" { "Delete sessions of " (s.user) }
-                }
+                (button("/admin/revoke", csrf, &[("user", &s.user)], &format!("Delete sessions of {}", s.user)))
             },
         ]).collect()))
         h2 { "Directory (TOML)" }
