@@ -67,6 +67,18 @@ pub(crate) fn start_device(
     start_url: &str,
     auto_approve: Option<&str>,
 ) -> Result<DeviceStart, DecideError> {
+    let random_code = || format!("{}-{}", random::from(USER_CODE_ALPHABET, 4), random::from(USER_CODE_ALPHABET, 4));
+    start_device_with(core, client, start_url, auto_approve, random_code)
+}
+
+/// [`start_device`] with the user codes drawn from `next_code`.
+fn start_device_with(
+    core: &Core,
+    client: &ClientRow,
+    start_url: &str,
+    auto_approve: Option<&str>,
+    mut next_code: impl FnMut() -> String,
+) -> Result<DeviceStart, DecideError> {
     let now = core.now();
     let device_code = random::token(32);
     let (status, session_id) = match auto_approve {
@@ -87,7 +99,7 @@ pub(crate) fn start_device(
     // scale, so a taken code is drawn again.
     let mut attempts = 0;
     loop {
-        row.user_code = format!("{}-{}", random::from(USER_CODE_ALPHABET, 4), random::from(USER_CODE_ALPHABET, 4));
+        row.user_code = next_code();
         match core.store.insert_device(&row, start_url, now) {
             Ok(()) => break,
             Err(e) if e.is_conflict() && attempts < 16 => attempts += 1,
@@ -331,6 +343,48 @@ pub(crate) fn pkce_challenge(verifier: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::directory::Directory;
+    use crate::domain::seal::SealKey;
+    use crate::domain::store::Store;
+    use crate::domain::{Core, Policy};
+
+    fn core() -> Core {
+        let policy = Policy {
+            session_seconds: 3600,
+            device_expires_in: 600,
+            device_interval: 1,
+            credentials_outlive_revocation: false,
+        };
+        let core = Core::new(Store::in_memory().unwrap(), Directory::default(), SealKey::generate(), policy).unwrap();
+        core.replace_directory(Directory::demo()).unwrap();
+        core
+    }
+
+    #[test]
+    fn a_user_code_taken_by_a_pending_authorization_is_drawn_again() {
+        let core = core();
+        let (client, _) = crate::domain::clients::register(
+            &core,
+            crate::domain::clients::Registration {
+                name: "c".into(),
+                scopes: vec![],
+                grant_types: vec![],
+                redirect_uris: vec![],
+            },
+        )
+        .unwrap();
+        let first = start_device_with(&core, &client, "u", None, || "BCDF-GHJK".into()).unwrap();
+        assert_eq!(first.user_code, "BCDF-GHJK");
+        let mut codes = ["BCDF-GHJK", "BCDF-GHJK", "BCDF-GHJL"].into_iter();
+        let second = start_device_with(&core, &client, "u", None, || codes.next().unwrap().into()).unwrap();
+        assert_eq!(second.user_code, "BCDF-GHJL", "the taken code was drawn again");
+        // Never an endless loop: after 16 more collisions it gives up with an error.
+        let e = start_device_with(&core, &client, "u", None, || "BCDF-GHJK".into()).unwrap_err();
+        assert!(matches!(e, DecideError::Store(_)), "{e}");
+        // Once the first is decided, its code may be handed out again.
+        decide_device(&core, "BCDF-GHJK", Decision::Deny, Typist::Admin).unwrap();
+        assert_eq!(start_device_with(&core, &client, "u", None, || "BCDF-GHJK".into()).unwrap().user_code, "BCDF-GHJK");
+    }
 
     #[test]
     fn pkce_and_user_codes() {
