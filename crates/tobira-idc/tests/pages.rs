@@ -407,15 +407,8 @@ async fn admin_forms_add_a_user_set_a_session_duration_and_reset_mfa() {
     assert_eq!(status, 200);
     assert!(page.contains("ReadOnly now lasts 8 hour(s)"), "{page}");
     let token = device_login(&s, "alice").await;
-    let rc = portal(&s.url)
-        .get_role_credentials()
-        .access_token(&token)
-        .account_id("111111111111")
-        .role_name("ReadOnly")
-        .send()
-        .await
-        .unwrap();
-    let left = rc.role_credentials().unwrap().expiration() / 1000 - s.idc.clock().now_s();
+    let rc = role_credentials(&s.url, &token, "111111111111", "ReadOnly").await;
+    let left = rc.expiration() / 1000 - s.idc.clock().now_s();
     assert!((8 * 3600 - 60..=8 * 3600).contains(&left), "{left} s");
     for hours in ["13", "0", "eight"] {
         let (status, _, page) = b

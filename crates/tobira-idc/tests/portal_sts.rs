@@ -102,16 +102,8 @@ async fn logout_and_revocation_end_tokens_and_derived_credentials_at_once() {
     let p = portal(&s.url);
     for revoke in ["logout", "admin"] {
         let token = device_login(&s, "alice").await;
-        let rc = p
-            .get_role_credentials()
-            .access_token(&token)
-            .account_id("111111111111")
-            .role_name("ReadOnly")
-            .send()
-            .await
-            .unwrap();
-        let rc = rc.role_credentials().unwrap();
-        let sso = sts(&s.url, rc.access_key_id().unwrap(), rc.secret_access_key().unwrap(), rc.session_token());
+        let rc = role_credentials(&s.url, &token, "111111111111", "ReadOnly").await;
+        let sso = sts_with(&s.url, &rc);
         sso.get_caller_identity().send().await.unwrap();
         // A role chained from the SSO session dies with it too.
         let audit = sso
@@ -151,16 +143,8 @@ async fn credentials_can_outlive_revocation_as_on_aws() {
     let s = start(Settings { credentials_outlive_revocation: true, ..Settings::default() }).await;
     let p = portal(&s.url);
     let token = device_login(&s, "alice").await;
-    let rc = p
-        .get_role_credentials()
-        .access_token(&token)
-        .account_id("111111111111")
-        .role_name("ReadOnly")
-        .send()
-        .await
-        .unwrap();
-    let rc = rc.role_credentials().unwrap();
-    let sso = sts(&s.url, rc.access_key_id().unwrap(), rc.secret_access_key().unwrap(), rc.session_token());
+    let rc = role_credentials(&s.url, &token, "111111111111", "ReadOnly").await;
+    let sso = sts_with(&s.url, &rc);
     assert!(s.idc.revoke_user_sessions("alice").unwrap() >= 1);
     let e = p.list_accounts().access_token(&token).send().await.unwrap_err();
     assert_eq!(e.code(), Some("UnauthorizedException"), "the token ends at once");

@@ -114,6 +114,29 @@ pub async fn get(url: &str, path_and_query: &str) -> (u16, Option<String>, Strin
     (status, location, body)
 }
 
+/// SSO role credentials of a permission set, with the bearer token.
+pub async fn role_credentials(
+    url: &str,
+    token: &str,
+    account: &str,
+    role: &str,
+) -> aws_sdk_sso::types::RoleCredentials {
+    let out = portal(url)
+        .get_role_credentials()
+        .access_token(token)
+        .account_id(account)
+        .role_name(role)
+        .send()
+        .await
+        .expect("GetRoleCredentials");
+    out.role_credentials().expect("roleCredentials").clone()
+}
+
+/// An STS client signing with SSO role credentials.
+pub fn sts_with(url: &str, rc: &aws_sdk_sso::types::RoleCredentials) -> aws_sdk_sts::Client {
+    sts(url, rc.access_key_id().unwrap(), rc.secret_access_key().unwrap(), rc.session_token())
+}
+
 /// A device login approved as `user`: returns the access token.
 pub async fn device_login(server: &Server, user: &str) -> String {
     device_login_tokens(server, user).await.2
