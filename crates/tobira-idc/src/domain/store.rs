@@ -470,11 +470,11 @@ impl Store {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         tx.execute("UPDATE web_sessions SET revoked = 1 WHERE user_name = ?1", [user])?;
+        // Expired sessions are unusable already; only active ones are counted and ended.
         let n = tx.execute(
             "UPDATE sessions SET revoked = 1 WHERE user_name = ?1 AND revoked = 0 AND expires_at > ?2",
             params![user, now],
         )?;
-        tx.execute("UPDATE sessions SET revoked = 1 WHERE user_name = ?1", [user])?;
         tx.commit()?;
         drop(conn);
         self.cached_sessions().clear();

@@ -90,7 +90,7 @@ pub(crate) async fn post(State(idc): State<Idc>, headers: HeaderMap, body: Bytes
     }
     let model = core.model();
     let Some(u) = model.dir.user(&user) else {
-        return page(&next, Some("The username or password is not correct."), html! {}).into_response();
+        return page(&next, Some(&SigninError::Wrong.to_string()), html! {}).into_response();
     };
     // MFA: a code from one of the user's devices, each time step once.
     if !u.mfa.is_empty() {
