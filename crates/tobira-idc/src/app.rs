@@ -68,10 +68,9 @@ impl Idc {
             (None, None) => random::token(24),
         };
         store.set_meta(ADMIN_TOKEN, &admin_token)?;
-        let directory = match (&settings.directory, store.load_directory()?) {
-            (Some(d), _) => d.clone(),
-            (None, Some(saved)) => Directory::from_toml(&saved)?,
-            (None, None) => Directory::demo(),
+        let directory = match &settings.directory {
+            Some(d) => d.clone(),
+            None => Core::stored_directory(&store)?.unwrap_or_else(Directory::demo),
         };
         let policy = Policy {
             session_seconds: settings.session_seconds,

@@ -16,10 +16,7 @@ fn invalid(message: String) -> ChangeError {
 
 /// Applies `change` to a copy of the directory, validates, and replaces it.
 fn change(core: &Core, change: impl FnOnce(&mut Directory) -> Result<(), ChangeError>) -> Result<(), ChangeError> {
-    let mut dir = core.model().dir.clone();
-    change(&mut dir)?;
-    dir.validate()?;
-    core.replace_directory(dir)
+    core.change(change)
 }
 
 /// Names of users, groups and permission sets: 1 to 128 of `A-Za-z0-9._@+-`.
@@ -36,7 +33,7 @@ pub(crate) fn add_group(core: &Core, name: &str) -> Result<(), ChangeError> {
         if d.groups.iter().any(|g| g.name == name) {
             return Err(invalid(format!("a group `{name}` already exists")));
         }
-        d.groups.push(Group { name: name.to_string() });
+        d.groups.push(Group { name: name.to_string(), ..Group::default() });
         Ok(())
     })
 }
@@ -76,7 +73,13 @@ pub(crate) fn add_permission_set(
             return Err(invalid(format!("a permission set `{name}` already exists")));
         }
         let inline_policy = inline_policy.filter(|p| !p.trim().is_empty());
-        d.permission_sets.push(PermissionSet { name: name.to_string(), session_hours: hours, policies, inline_policy });
+        d.permission_sets.push(PermissionSet {
+            name: name.to_string(),
+            session_hours: hours,
+            policies,
+            inline_policy,
+            ..PermissionSet::default()
+        });
         Ok(())
     })
 }

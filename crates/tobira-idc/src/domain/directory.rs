@@ -6,6 +6,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+use super::store::Item;
+
 /// A whole directory. Field names are the TOML keys.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -37,12 +39,96 @@ pub struct Instance {
     /// Whether sign-in requires an MFA code.
     #[serde(default)]
     pub mfa_required: bool,
+    /// IAM principals that may call the SSO Admin and Identity Store APIs
+    /// (docs/admin-apis.md): IAM user or role ARNs, or
+    /// `arn:aws:iam::<account>:root` for every principal of an account.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub administrators: Vec<String>,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+impl Instance {
+    /// The identity store id (`d-` and 10 hex digits): the start URL's own
+    /// when its host is `d-XXXXXXXXXX.awsapps.com`, else one derived from it.
+    pub fn identity_store_id(&self) -> String {
+        let host = self.start_url.split("://").nth(1).unwrap_or("").split(['.', '/', ':']).next().unwrap_or("");
+        match host.strip_prefix("d-") {
+            Some(h) if h.len() == 10 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) => {
+                host.to_string()
+            }
+            _ => format!("d-{}", &hex_digest(&self.start_url)[..10]),
+        }
+    }
+
+    /// `ssoins-` and 16 hex digits, derived from the identity store id.
+    pub fn instance_id(&self) -> String {
+        format!("ssoins-{}", &hex_digest(&format!("instance/{}", self.identity_store_id()))[..16])
+    }
+
+    /// `arn:aws:sso:::instance/ssoins-…`.
+    pub fn instance_arn(&self) -> String {
+        format!("arn:aws:sso:::instance/{}", self.instance_id())
+    }
+
+    /// Whether `principal` (an IAM user ARN, or the role ARN of a role
+    /// session) of `account` may administer the instance.
+    pub fn administers(&self, principal: &str, account: &str) -> bool {
+        let root = format!("arn:aws:iam::{account}:root");
+        self.administrators.iter().any(|a| a == principal || *a == root)
+    }
+}
+
+fn hex_digest(text: &str) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A UUID (8-4-4-4-12 lowercase hex, version 4 layout) from 16 bytes.
+fn uuid_from(b: &[u8]) -> String {
+    let mut b: [u8; 16] = b.get(..16).and_then(|s| s.try_into().ok()).unwrap_or([0; 16]);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+}
+
+/// An Identity Store id for a user, group or membership: the store id
+/// without `d-`, a dash and a UUID (docs/admin-apis.md, identifiers).
+/// Derived from `seed` when given (stable for directories written by hand),
+/// else random.
+pub fn principal_id(store_id: &str, seed: Option<&str>) -> String {
+    let bytes = match seed {
+        Some(s) => {
+            use sha2::Digest as _;
+            sha2::Sha256::digest(format!("{store_id}/{s}").as_bytes()).to_vec()
+        }
+        None => crate::domain::random::bytes(16),
+    };
+    format!("{}-{}", store_id.trim_start_matches("d-"), uuid_from(&bytes))
+}
+
+/// `ps-` and 16 hex digits: derived from `seed` when given, else random.
+pub fn permission_set_id(seed: Option<&str>) -> String {
+    match seed {
+        Some(s) => format!("ps-{}", &hex_digest(&format!("permission-set/{s}"))[..16]),
+        None => {
+            format!("ps-{}", crate::domain::random::bytes(8).iter().map(|b| format!("{b:02x}")).collect::<String>())
+        }
+    }
+}
+
+/// Attributes of a user set through the Identity Store API that the
+/// directory keeps as sent (PascalCase members: `Name`, `Emails`, `Title`…),
+/// so Describe returns exactly what was written (docs/admin-apis.md,
+/// round trip).
+pub type Attributes = std::collections::BTreeMap<String, serde_json::Value>;
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct User {
     pub name: String,
+    /// The Identity Store `UserId` (filled in when missing, see [`principal_id`]).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
     #[serde(default)]
     pub email: String,
     #[serde(default)]
@@ -63,6 +149,16 @@ pub struct User {
     /// A disabled user cannot sign in; disabling ends their sessions.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub disabled: bool,
+    /// Identity Store attributes beyond name, display name and email.
+    #[serde(default, skip_serializing_if = "Attributes::is_empty")]
+    pub attributes: Attributes,
+    /// Bumped by every change through the Identity Store API.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub revision: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A TOTP device: RFC 6238, SHA-1, 6 digits, 30-second steps.
@@ -76,10 +172,17 @@ pub struct MfaDevice {
     pub secret: String,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Group {
     pub name: String,
+    /// The Identity Store `GroupId` (filled in when missing).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub revision: u64,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -96,15 +199,107 @@ pub struct Account {
 #[serde(deny_unknown_fields)]
 pub struct PermissionSet {
     pub name: String,
+    /// `ps-` and 16 hex digits, the last part of its ARN (filled in when missing).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Where the console opens (a URL).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay_state: Option<String>,
+    /// Unix seconds (filled in when missing).
+    #[serde(default, skip_serializing_if = "is_zero_i64")]
+    pub created_at: i64,
     /// Session duration in hours, 1 to 12.
     #[serde(default = "one")]
     pub session_hours: u32,
-    /// AWS managed policy names (`ReadOnlyAccess`, …).
+    /// AWS managed policies: names (`ReadOnlyAccess`) or, for those under
+    /// a path, ARNs (`arn:aws:iam::aws:policy/job-function/ViewOnlyAccess`).
     #[serde(default)]
     pub policies: Vec<String>,
-    /// An inline policy document (IAM policy JSON).
+    /// An inline policy document (IAM policy JSON), kept as written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inline_policy: Option<String>,
+    /// References to customer managed policies in each account.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub customer_managed_policies: Vec<PolicyReference>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions_boundary: Option<PermissionsBoundary>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<Tag>,
+}
+
+impl Default for PermissionSet {
+    fn default() -> Self {
+        PermissionSet {
+            name: String::new(),
+            id: String::new(),
+            description: None,
+            relay_state: None,
+            created_at: 0,
+            session_hours: 1,
+            policies: vec![],
+            inline_policy: None,
+            customer_managed_policies: vec![],
+            permissions_boundary: None,
+            tags: vec![],
+        }
+    }
+}
+
+impl PermissionSet {
+    /// `arn:aws:sso:::permissionSet/<instance id>/<ps id>`.
+    pub fn arn(&self, instance: &Instance) -> String {
+        format!("arn:aws:sso:::permissionSet/{}/{}", instance.instance_id(), self.id)
+    }
+
+    /// The ARN of a managed policy as listed in [`PermissionSet::policies`].
+    pub fn policy_arn(policy: &str) -> String {
+        if policy.starts_with("arn:") { policy.to_string() } else { format!("arn:aws:iam::aws:policy/{policy}") }
+    }
+
+    /// How a managed policy ARN is kept: its name when it has no path.
+    pub fn policy_entry(arn: &str) -> String {
+        match arn.strip_prefix("arn:aws:iam::aws:policy/") {
+            Some(name) if !name.contains('/') => name.to_string(),
+            _ => arn.to_string(),
+        }
+    }
+}
+
+fn is_zero_i64(n: &i64) -> bool {
+    *n == 0
+}
+
+/// A customer managed policy by name and path (`/` unless given).
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyReference {
+    pub name: String,
+    #[serde(default = "root_path")]
+    pub path: String,
+}
+
+fn root_path() -> String {
+    "/".into()
+}
+
+/// A permissions boundary: an AWS managed policy or a customer managed one.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionsBoundary {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_policy_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_managed_policy: Option<PolicyReference>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Tag {
+    pub key: String,
+    #[serde(default)]
+    pub value: String,
 }
 
 fn one() -> u32 {
@@ -266,6 +461,114 @@ impl Directory {
         }
     }
 
+    /// Gives every user, group and permission set its AWS id, and every
+    /// permission set its creation time, where missing. Ids are derived from
+    /// names, so a directory written by hand keeps its ids across restarts.
+    pub fn fill_ids(&mut self, now: i64) {
+        let store = self.instance.identity_store_id();
+        for u in self.users.iter_mut().filter(|u| u.id.is_empty()) {
+            u.id = principal_id(&store, Some(&format!("user/{}", u.name)));
+        }
+        for g in self.groups.iter_mut().filter(|g| g.id.is_empty()) {
+            g.id = principal_id(&store, Some(&format!("group/{}", g.name)));
+        }
+        for p in &mut self.permission_sets {
+            if p.id.is_empty() {
+                p.id = permission_set_id(Some(&p.name));
+            }
+            if p.created_at == 0 {
+                p.created_at = now;
+            }
+        }
+    }
+
+    /// The id of `user`'s membership of `group` (both by id): derived, so it
+    /// needs no row of its own.
+    pub fn membership_id(&self, group_id: &str, user_id: &str) -> String {
+        principal_id(&self.instance.identity_store_id(), Some(&format!("membership/{group_id}/{user_id}")))
+    }
+
+    /// The directory as stored: one row per entity and per relation
+    /// (membership, assignment), in order (see `store.rs`).
+    pub fn to_items(&self) -> Vec<Item> {
+        fn json(v: &impl Serialize) -> String {
+            serde_json::to_string(v).unwrap_or_default()
+        }
+        let mut out = vec![Item { kind: "instance".into(), key: String::new(), pos: 0, body: json(&self.instance) }];
+        let pos = |i: usize| i64::try_from(i).unwrap_or(i64::MAX);
+        for (i, u) in self.users.iter().enumerate() {
+            let mut bare = u.clone();
+            bare.groups.clear();
+            out.push(Item { kind: "user".into(), key: u.name.clone(), pos: pos(i), body: json(&bare) });
+            for (j, g) in u.groups.iter().enumerate() {
+                out.push(Item {
+                    kind: "membership".into(),
+                    key: format!("{}\n{g}", u.name),
+                    pos: pos(j),
+                    body: json(&serde_json::json!({ "user": u.name, "group": g })),
+                });
+            }
+        }
+        let mut push = |kind: &str, key: String, i: usize, body: String| {
+            out.push(Item { kind: kind.into(), key, pos: pos(i), body })
+        };
+        for (i, g) in self.groups.iter().enumerate() {
+            push("group", g.name.clone(), i, json(g));
+        }
+        for (i, a) in self.accounts.iter().enumerate() {
+            push("account", a.id.clone(), i, json(a));
+        }
+        for (i, p) in self.permission_sets.iter().enumerate() {
+            push("permission_set", p.name.clone(), i, json(p));
+        }
+        for (i, a) in self.assignments.iter().enumerate() {
+            push("assignment", format!("{}\n{}\n{}", a.principal, a.account, a.permission_set), i, json(a));
+        }
+        for (i, u) in self.iam_users.iter().enumerate() {
+            push("iam_user", format!("{}\n{}", u.account, u.name), i, json(u));
+        }
+        for (i, r) in self.roles.iter().enumerate() {
+            push("role", format!("{}\n{}", r.account, r.name), i, json(r));
+        }
+        out
+    }
+
+    /// Reads the stored rows back (the reverse of [`Directory::to_items`]).
+    pub fn from_items(items: &[Item]) -> Result<Directory, DirectoryError> {
+        fn parse<T: serde::de::DeserializeOwned>(i: &Item) -> Result<T, DirectoryError> {
+            serde_json::from_str(&i.body)
+                .map_err(|e| DirectoryError::Invalid(format!("stored {} `{}` is unreadable: {e}", i.kind, i.key)))
+        }
+        let mut items: Vec<&Item> = items.iter().collect();
+        items.sort_by(|a, b| (&a.kind, a.pos, &a.key).cmp(&(&b.kind, b.pos, &b.key)));
+        let mut dir = Directory::default();
+        let mut instance = None;
+        let mut memberships = Vec::new();
+        for i in items {
+            match i.kind.as_str() {
+                "instance" => instance = Some(parse(i)?),
+                "user" => dir.users.push(parse(i)?),
+                "membership" => memberships.push(parse::<serde_json::Value>(i)?),
+                "group" => dir.groups.push(parse(i)?),
+                "account" => dir.accounts.push(parse(i)?),
+                "permission_set" => dir.permission_sets.push(parse(i)?),
+                "assignment" => dir.assignments.push(parse(i)?),
+                "iam_user" => dir.iam_users.push(parse(i)?),
+                "role" => dir.roles.push(parse(i)?),
+                other => return Err(DirectoryError::Invalid(format!("unknown stored kind `{other}`"))),
+            }
+        }
+        dir.instance =
+            instance.ok_or_else(|| DirectoryError::Invalid("the stored directory has no instance".into()))?;
+        for m in memberships {
+            let (Some(user), Some(group)) = (m["user"].as_str(), m["group"].as_str()) else { continue };
+            if let Some(u) = dir.users.iter_mut().find(|u| u.name == user) {
+                u.groups.push(group.to_string());
+            }
+        }
+        Ok(dir)
+    }
+
     /// The built-in demo: two accounts, `ReadOnly` and `FullAccess`
     /// permission sets, a user `alice` with MFA, an IAM user `bob` with MFA
     /// who may switch to the `Ops` role with MFA.
@@ -286,6 +589,35 @@ impl Directory {
             }
             if !seen.insert(&a.id) {
                 return bad(format!("account `{}` is listed twice", a.id));
+            }
+        }
+        let mut names = BTreeSet::new();
+        for u in &self.users {
+            if !names.insert(u.name.to_lowercase()) {
+                return bad(format!("user `{}` is listed twice (user names are unique, whatever their case)", u.name));
+            }
+        }
+        let mut ids = BTreeSet::new();
+        for id in self.users.iter().map(|u| &u.id).chain(self.groups.iter().map(|g| &g.id)) {
+            if !id.is_empty() && !ids.insert(id) {
+                return bad(format!("the id `{id}` is given to two users or groups"));
+            }
+        }
+        let mut names = BTreeSet::new();
+        for g in &self.groups {
+            if !names.insert(&g.name) {
+                return bad(format!("group `{}` is listed twice", g.name));
+            }
+        }
+        for u in &self.users {
+            if let Some(g) = u.groups.iter().find(|g| !names.contains(g)) {
+                return bad(format!("user `{}` is a member of `{g}`, which is not in `groups`", u.name));
+            }
+        }
+        let mut names = BTreeSet::new();
+        for p in &self.permission_sets {
+            if !names.insert(&p.name) || (!p.id.is_empty() && !ids.insert(&p.id)) {
+                return bad(format!("permission set `{}` (or its id) is listed twice", p.name));
             }
         }
         for p in &self.permission_sets {

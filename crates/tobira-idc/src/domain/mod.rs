@@ -22,7 +22,8 @@ pub(crate) mod throttle;
 pub mod totp;
 pub(crate) mod users;
 
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
 
 use clock::Clock;
 use directory::{Directory, DirectoryError};
@@ -66,6 +67,9 @@ pub(crate) struct Core {
     /// The model and the database `data_version` it was read at, so a change
     /// made by another process (`tobira-idc directory --set`) is noticed.
     model: RwLock<(Option<i64>, Arc<Model>)>,
+    /// Held across every read-modify-write of the directory, so concurrent
+    /// changes (Terraform sends ten at once) never lose one another.
+    changes: Mutex<()>,
 }
 
 impl Core {
@@ -78,7 +82,21 @@ impl Core {
             limits: Limits::default(),
             policy,
             model: RwLock::new((version, Arc::new(Model::new(directory)))),
+            changes: Mutex::new(()),
         })
+    }
+
+    /// The directory saved in the store: its rows, or the TOML text an
+    /// older tobira-idc kept (converted to rows by the next save).
+    pub(crate) fn stored_directory(store: &Store) -> Result<Option<Directory>, ChangeError> {
+        let items = store.load_directory_items()?;
+        if !items.is_empty() {
+            return Ok(Some(Directory::from_items(&items)?));
+        }
+        match store.legacy_directory()? {
+            Some(text) => Ok(Some(Directory::from_toml(&text)?)),
+            None => Ok(None),
+        }
     }
 
     pub(crate) fn now(&self) -> i64 {
@@ -96,9 +114,7 @@ impl Core {
         }
         let mut m = self.model.write().unwrap_or_else(|e| e.into_inner());
         if m.0 != version {
-            if let Ok(Some(text)) = self.store.load_directory()
-                && let Ok(fresh) = Directory::from_toml(&text)
-            {
+            if let Ok(Some(fresh)) = Core::stored_directory(&self.store) {
                 m.1 = Arc::new(Model::new(fresh));
             }
             m.0 = version;
@@ -108,12 +124,46 @@ impl Core {
 
     /// Replaces the directory (validated, passwords hashed) in the database
     /// and in memory.
-    pub(crate) fn replace_directory(&self, mut directory: Directory) -> Result<(), ChangeError> {
+    pub(crate) fn replace_directory(&self, directory: Directory) -> Result<(), ChangeError> {
+        let _changing = self.changes.lock().unwrap_or_else(|e| e.into_inner());
+        self.save(directory)
+    }
+
+    /// Applies `change` to the directory in force, validates the result and
+    /// saves it; nothing else changes the directory in between.
+    pub(crate) fn change<T>(
+        &self,
+        change: impl FnOnce(&mut Directory) -> Result<T, ChangeError>,
+    ) -> Result<T, ChangeError> {
+        let _changing = self.changes.lock().unwrap_or_else(|e| e.into_inner());
+        let mut dir = self.model().dir.clone();
+        let out = change(&mut dir)?;
+        dir.validate()?;
+        self.save(dir)?;
+        Ok(out)
+    }
+
+    /// Writes the rows that differ from the stored ones (hashing plain-text
+    /// passwords and filling in ids first), then puts the model in force.
+    /// The caller holds `changes`.
+    fn save(&self, mut directory: Directory) -> Result<(), ChangeError> {
         directory.hash_passwords();
-        let text = toml::to_string(&directory)
-            .map_err(|e| DirectoryError::Invalid(format!("cannot serialize the directory: {e}")))?;
+        directory.fill_ids(self.now());
+        let old: HashMap<(String, String), (i64, String)> =
+            self.store.load_directory_items()?.into_iter().map(|i| ((i.kind, i.key), (i.pos, i.body))).collect();
+        let new = directory.to_items();
+        let mut deletes: Vec<(String, String)> = old.keys().cloned().collect();
+        let keys: std::collections::HashSet<(&str, &str)> =
+            new.iter().map(|i| (i.kind.as_str(), i.key.as_str())).collect();
+        deletes.retain(|(k, key)| !keys.contains(&(k.as_str(), key.as_str())));
+        let upserts: Vec<store::Item> = new
+            .into_iter()
+            .filter(|i| old.get(&(i.kind.clone(), i.key.clone())) != Some(&(i.pos, i.body.clone())))
+            .collect();
         let mut m = self.model.write().unwrap_or_else(|e| e.into_inner());
-        self.store.save_directory(&text)?;
+        if !upserts.is_empty() || !deletes.is_empty() || self.store.legacy_directory()?.is_some() {
+            self.store.save_directory_items(&upserts, &deletes)?;
+        }
         *m = (self.store.data_version()?, Arc::new(Model::new(directory)));
         Ok(())
     }
@@ -128,9 +178,11 @@ impl Core {
 
     /// Changes one user of the directory in force.
     pub(crate) fn update_user(&self, name: &str, change: impl FnOnce(&mut directory::User)) -> Result<(), ChangeError> {
-        let mut dir = self.model().dir.clone();
-        let user = dir.users.iter_mut().find(|u| u.name == name).ok_or_else(|| ChangeError::NoSuchUser(name.into()))?;
-        change(user);
-        self.replace_directory(dir)
+        self.change(|dir| {
+            let user =
+                dir.users.iter_mut().find(|u| u.name == name).ok_or_else(|| ChangeError::NoSuchUser(name.into()))?;
+            change(user);
+            Ok(())
+        })
     }
 }

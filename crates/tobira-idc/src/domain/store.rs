@@ -28,6 +28,17 @@ impl StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// One stored row of the directory: an entity or a relation (`user`,
+/// `membership`, `assignment`…), its key within the kind, its position in
+/// the directory's order, and its JSON.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Item {
+    pub kind: String,
+    pub key: String,
+    pub pos: i64,
+    pub body: String,
+}
+
 /// Each entry runs once, in order; `PRAGMA user_version` records how many ran.
 /// Never edit a released entry: append a new one.
 const MIGRATIONS: &[&str] = &[
@@ -122,6 +133,15 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE invitations (
         token_hash BLOB PRIMARY KEY, user_name TEXT NOT NULL, expires_at INTEGER NOT NULL);
      CREATE INDEX invitations_user ON invitations (user_name);",
+    // 6: the directory as one row per entity and relation (replacing the
+    // TOML text of `directory`, converted on first load and then emptied),
+    // and the asynchronous requests of the SSO Admin API.
+    "CREATE TABLE directory_items (
+        kind TEXT NOT NULL, key TEXT NOT NULL, pos INTEGER NOT NULL, body TEXT NOT NULL,
+        PRIMARY KEY (kind, key));
+     CREATE TABLE admin_requests (
+        id TEXT PRIMARY KEY, kind TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL);
+     CREATE INDEX admin_requests_kind ON admin_requests (kind, created_at);",
 ];
 
 /// Where a device or browser authorization stands.
@@ -314,16 +334,66 @@ impl Store {
 
     // ---- directory and keys ----------------------------------------------
 
-    pub fn load_directory(&self) -> Result<Option<String>> {
+    /// The directory's rows, by kind then position; empty when none was saved.
+    pub fn load_directory_items(&self) -> Result<Vec<Item>> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached("SELECT kind, key, pos, body FROM directory_items ORDER BY kind, pos, key")?;
+        let rows =
+            st.query_map([], |r| Ok(Item { kind: r.get(0)?, key: r.get(1)?, pos: r.get(2)?, body: r.get(3)? }))?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// The directory as TOML text, as tobira-idc before schema 6 kept it.
+    pub fn legacy_directory(&self) -> Result<Option<String>> {
         Ok(self.conn().query_row("SELECT toml FROM directory WHERE id = 1", [], |r| r.get(0)).optional()?)
     }
 
-    pub fn save_directory(&self, toml: &str) -> Result<()> {
+    /// Writes changed rows and deletes removed ones in one transaction (and
+    /// drops the legacy TOML text, now converted).
+    pub fn save_directory_items(&self, upserts: &[Item], deletes: &[(String, String)]) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        {
+            let mut up = tx.prepare_cached(
+                "INSERT INTO directory_items (kind, key, pos, body) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(kind, key) DO UPDATE SET pos = excluded.pos, body = excluded.body",
+            )?;
+            for i in upserts {
+                up.execute(params![i.kind, i.key, i.pos, i.body])?;
+            }
+            let mut del = tx.prepare_cached("DELETE FROM directory_items WHERE kind = ?1 AND key = ?2")?;
+            for (kind, key) in deletes {
+                del.execute(params![kind, key])?;
+            }
+            tx.execute("DELETE FROM directory", [])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    // ---- asynchronous requests of the SSO Admin API -----------------------
+
+    pub(crate) fn save_admin_request(&self, id: &str, kind: &str, body: &str, now: i64) -> Result<()> {
         self.conn().execute(
-            "INSERT INTO directory (id, toml) VALUES (1, ?1) ON CONFLICT(id) DO UPDATE SET toml = excluded.toml",
-            params![toml],
+            "INSERT INTO admin_requests (id, kind, body, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![id, kind, body, now],
         )?;
         Ok(())
+    }
+
+    pub(crate) fn admin_request(&self, id: &str, kind: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row("SELECT body FROM admin_requests WHERE id = ?1 AND kind = ?2", [id, kind], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Requests of a kind, oldest first.
+    pub(crate) fn admin_requests(&self, kind: &str) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut st = conn.prepare_cached("SELECT body FROM admin_requests WHERE kind = ?1 ORDER BY created_at, id")?;
+        let rows = st.query_map([kind], |r| r.get(0))?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
     pub(crate) fn meta(&self, key: &str) -> Result<Option<String>> {
@@ -911,14 +981,15 @@ mod tests {
         {
             let s = Store::open(&path).unwrap();
             assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len());
-            s.save_directory("x = 1").unwrap();
+            let item = Item { kind: "user".into(), key: "alice".into(), pos: 0, body: "{}".into() };
+            s.save_directory_items(&[item], &[]).unwrap();
             s.set_meta("k", "v").unwrap();
             assert!(s.use_totp_step("dev", 7).unwrap());
             assert!(!s.use_totp_step("dev", 7).unwrap());
         }
         let s = Store::open(&path).unwrap();
         assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len());
-        assert_eq!(s.load_directory().unwrap().as_deref(), Some("x = 1"));
+        assert_eq!(s.load_directory_items().unwrap().len(), 1);
         assert_eq!(s.meta("k").unwrap().as_deref(), Some("v"));
         assert!(!s.use_totp_step("dev", 7).unwrap());
     }
@@ -937,6 +1008,16 @@ mod tests {
         }
         let s = Store::open(&path).unwrap();
         assert_eq!(s.schema_version().unwrap(), MIGRATIONS.len());
-        assert_eq!(s.load_directory().unwrap().as_deref(), Some("kept = true"));
+        assert_eq!(s.legacy_directory().unwrap().as_deref(), Some("kept = true"));
+        assert!(s.load_directory_items().unwrap().is_empty(), "converted by the domain on first load");
+    }
+
+    #[test]
+    fn directory_rows_are_upserted_and_deleted_in_one_transaction() {
+        let s = Store::in_memory().unwrap();
+        let item = |k: &str, pos, body: &str| Item { kind: "user".into(), key: k.into(), pos, body: body.into() };
+        s.save_directory_items(&[item("a", 0, "1"), item("b", 1, "2")], &[]).unwrap();
+        s.save_directory_items(&[item("b", 0, "3")], &[("user".into(), "a".into())]).unwrap();
+        assert_eq!(s.load_directory_items().unwrap(), [item("b", 0, "3")]);
     }
 }

@@ -117,24 +117,22 @@ pub(crate) fn add(core: &Core, new: NewUser) -> Result<Invitation, ChangeError> 
     if name.is_empty() || name.len() > 128 || !name.chars().all(|c| c.is_ascii_alphanumeric() || "._@+-".contains(c)) {
         return Err(invalid(format!("user name `{name}` must be 1 to 128 letters, digits or . _ @ + -")));
     }
-    let mut dir = core.model().dir.clone();
-    if dir.user(&name).is_some() {
-        return Err(invalid(format!("a user `{name}` already exists")));
-    }
-    if let Some(g) = new.groups.iter().find(|g| !dir.groups.iter().any(|x| &x.name == *g)) {
-        return Err(invalid(format!("there is no group `{g}`; create it first")));
-    }
-    dir.users.push(super::directory::User {
-        name: name.clone(),
-        email: new.email.trim().to_string(),
-        display_name: new.display_name.trim().to_string(),
-        password: None,
-        password_hash: None,
-        groups: new.groups,
-        mfa: vec![],
-        disabled: false,
-    });
-    core.replace_directory(dir)?;
+    core.change(|dir| {
+        if dir.users.iter().any(|u| u.name.eq_ignore_ascii_case(&name)) {
+            return Err(invalid(format!("a user `{name}` already exists")));
+        }
+        if let Some(g) = new.groups.iter().find(|g| !dir.groups.iter().any(|x| &x.name == *g)) {
+            return Err(invalid(format!("there is no group `{g}`; create it first")));
+        }
+        dir.users.push(super::directory::User {
+            name: name.clone(),
+            email: new.email.trim().to_string(),
+            display_name: new.display_name.trim().to_string(),
+            groups: new.groups,
+            ..Default::default()
+        });
+        Ok(())
+    })?;
     invite(core, &name)
 }
 
