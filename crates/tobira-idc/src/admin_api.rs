@@ -48,8 +48,9 @@ impl From<ChangeError> for AdminError {
     fn from(e: ChangeError) -> Self {
         match e {
             ChangeError::Store(s) => AdminError::Internal(s),
-            ChangeError::NoSuchUser(_) => AdminError::NotFound(e.to_string()),
+            ChangeError::NoSuchUser(_) | ChangeError::NotFound(_) => AdminError::NotFound(e.to_string()),
             ChangeError::Directory(d) => AdminError::BadRequest(d.to_string()),
+            ChangeError::Duplicate(_) => AdminError::BadRequest(e.to_string()),
         }
     }
 }

@@ -85,7 +85,7 @@ impl Idc {
                 core,
                 faults: Mutex::new(settings.faults.clone()),
                 settings,
-                counters: Counters::new(crate::router::OPERATIONS),
+                counters: Counters::new(&crate::router::operations()),
                 portal_window: Mutex::new((0, 0)),
                 base_url: OnceLock::new(),
                 admin_token,

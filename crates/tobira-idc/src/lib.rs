@@ -1,15 +1,17 @@
 //! tobira-idc: a local IAM Identity Center + STS that speaks the same HTTP
-//! APIs as AWS (SSO OIDC, SSO portal, STS), with the pages a person sees and
-//! an administrator's side, so any AWS SDK pointed at it with
-//! `AWS_ENDPOINT_URL_SSO_OIDC` / `_SSO` / `_STS` works.
+//! APIs as AWS (SSO OIDC, SSO portal, STS, SSO Admin, Identity Store), with
+//! the pages a person sees and an administrator's side, so any AWS SDK (and
+//! Terraform) pointed at it with `AWS_ENDPOINT_URL_SSO_OIDC` / `_SSO` /
+//! `_STS` / `_SSO_ADMIN` / `_IDENTITYSTORE` works.
 //!
 //! Layers (ARCHITECTURE.md): `router` + `middleware` + `serve` on top; the
-//! protocol modules (`oidc`, `portal`, `sts`, `admin_api`, `pages`) beside
+//! protocol modules (`oidc`, `portal`, `sts`, `aws_admin`, `admin_api`, `pages`) beside
 //! each other and never calling each other; `wire` (AWS's wire formats) and
 //! `domain` (sessions, credentials, grants, the store) underneath.
 
 mod admin_api;
 mod app;
+mod aws_admin;
 pub mod domain;
 mod middleware;
 mod oidc;

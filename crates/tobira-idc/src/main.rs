@@ -392,6 +392,16 @@ fn welcome(idc: &Idc, url: &str, db: Option<&std::path::Path>, max_connections: 
         );
     }
     println!();
+    if !dir.instance.administrators.is_empty() {
+        println!(
+            "Manage it like AWS (aws sso-admin, aws identitystore, boto3, Terraform), signed by {}:",
+            dir.instance.administrators.join(", ")
+        );
+        println!("  export AWS_ENDPOINT_URL_SSO_ADMIN={url}");
+        println!("  export AWS_ENDPOINT_URL_IDENTITYSTORE={url}");
+        println!("  instance {}, identity store {}", dir.instance.instance_arn(), dir.instance.identity_store_id());
+        println!();
+    }
     println!("Use it from tobira or the AWS CLI in another terminal:");
     println!("  export AWS_ENDPOINT_URL_SSO_OIDC={url}");
     println!("  export AWS_ENDPOINT_URL_SSO={url}");

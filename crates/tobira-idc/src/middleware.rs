@@ -65,8 +65,14 @@ const MAX_QUERY_BODY: usize = 64 * 1024;
 /// Counts the call, then applies latency, a one-shot error and the portal
 /// rate limit, in that order.
 pub(crate) async fn operations(State((idc, route)): State<(Idc, Route)>, req: Request, next: Next) -> Response {
+    let mut protocol = route.protocol;
     let (req, operation) = match route.operation {
         Some(op) => (req, Some(op)),
+        None if req.headers().contains_key("x-amz-target") => {
+            protocol = Protocol::AwsJson;
+            let op = crate::aws_admin::operation(req.headers());
+            (req, op)
+        }
         None => {
             let (parts, body) = req.into_parts();
             let Ok(bytes) = axum::body::to_bytes(body, MAX_QUERY_BODY).await else {
@@ -83,7 +89,7 @@ pub(crate) async fn operations(State((idc, route)): State<(Idc, Route)>, req: Re
         tokio::time::sleep(Duration::from_millis(latency_ms)).await;
     }
     if let Some(o) = one_shot {
-        return wire::error(route.protocol, o.status, &o.code, "injected fault");
+        return wire::error(protocol, o.status, &o.code, "injected fault");
     }
     if route.portal
         && let Some(limit) = limit
@@ -98,7 +104,7 @@ pub(crate) async fn operations(State((idc, route)): State<(Idc, Route)>, req: Re
             w.1 > limit
         };
         if over {
-            return wire::error(route.protocol, 429, "TooManyRequestsException", "Rate exceeded");
+            return wire::error(protocol, 429, "TooManyRequestsException", "Rate exceeded");
         }
     }
     next.run(req).await

@@ -2,16 +2,21 @@
 //! middleware wraps it. The only file that knows all protocols.
 
 use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Uri};
 use axum::middleware::from_fn_with_state;
+use axum::response::Response;
 use axum::routing::{MethodRouter, get, post};
 
 use crate::Idc;
 use crate::middleware::{self, Route};
 use crate::wire::Protocol;
-use crate::{admin_api, oidc, pages, portal, sts};
+use crate::{admin_api, aws_admin, oidc, pages, portal, sts};
 
-/// Operations counted (and open to injected faults).
-pub(crate) const OPERATIONS: &[&str] = &[
+/// Operations counted (and open to injected faults): these, and every
+/// operation of the SSO Admin and Identity Store APIs.
+const OPERATIONS: &[&str] = &[
     "RegisterClient",
     "StartDeviceAuthorization",
     "CreateToken",
@@ -24,6 +29,21 @@ pub(crate) const OPERATIONS: &[&str] = &[
     "GetSessionToken",
     "AssumeRole",
 ];
+
+/// Every operation counted (and open to injected faults).
+pub(crate) fn operations() -> Vec<&'static str> {
+    let admin = aws_admin::sso_admin::OPERATIONS.iter().chain(aws_admin::identity_store::OPERATIONS);
+    OPERATIONS.iter().chain(admin).copied().collect()
+}
+
+/// `POST /`: SSO Admin and Identity Store name their operation in
+/// `X-Amz-Target` (docs/admin-apis.md §3); everything else is STS.
+async fn post_root(State(idc): State<Idc>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    match aws_admin::Service::of(&headers) {
+        Some(service) => aws_admin::handle(&idc, service, &uri, &headers, &body),
+        None => sts::handle(State(idc), uri, headers, body).await,
+    }
+}
 
 /// A route of an AWS API: counted, faulted, rate-limited by the middleware.
 fn api(
@@ -56,8 +76,8 @@ pub(crate) fn build(idc: &Idc) -> Router {
         .route("/assignment/accounts", api(idc, get(portal::list_accounts), Some("ListAccounts"), json, true))
         .route("/assignment/roles", api(idc, get(portal::list_account_roles), Some("ListAccountRoles"), json, true))
         .route("/logout", api(idc, post(portal::logout), Some("Logout"), json, true))
-        // STS (the operation is in the body)
-        .route("/", api(idc, post(sts::handle), None, Protocol::Query, false))
+        // STS (the operation is in the body), SSO Admin and Identity Store (in X-Amz-Target)
+        .route("/", api(idc, post(post_root), None, Protocol::Query, false))
         // Pages
         .route("/authorize", api(idc, get(pages::authorize::get), Some("Authorize"), json, false))
         .route("/authorize/decision", post(pages::authorize::post_decision))

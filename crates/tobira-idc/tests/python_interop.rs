@@ -3,7 +3,10 @@
 //! pinned in the repo's `.venv` (installed by `scripts/setup-python.sh`)
 //! through `scripts/idc_interop.py`: a device login approved with
 //! `tobira-idc approve`, the SSO portal, an sso-session profile read from a
-//! token cache file, static keys, assume-role with a TOTP code, and error paths.
+//! token cache file, static keys, assume-role with a TOTP code, and error
+//! paths; and through `scripts/idc_admin_interop.py` the SSO Admin and
+//! Identity Store APIs (the seed-002 journey, Terraform's sequence replayed,
+//! pagination, every error shape).
 
 // Test drivers read their own switches (TOBIRA_PYTHON, TOBIRA_SKIP_INTEROP) and
 // PATH for the child's environment; helpers outside #[test] fns may unwrap.
@@ -55,6 +58,29 @@ const CHECKS: &[&str] = &[
     "error.sso_profile_after_logout_cli",
 ];
 
+/// Every check of `idc_admin_interop.py`.
+const ADMIN_CHECKS: &[&str] = &[
+    "instance.list_instances_cli",
+    "instance.describe_boto3",
+    "journey.permission_set_8h_with_managed_policy",
+    "journey.assign_user_then_portal_lists_the_role_for_8_hours",
+    "journey.delete_assignment_removes_the_role",
+    "journey.cli_v1_user_group_membership",
+    "journey.group_assignment_reaches_members",
+    "terraform.create_and_read_back",
+    "terraform.update_in_place",
+    "terraform.destroy_then_refresh_finds_nothing",
+    "paging.list_users_boto3_and_cli",
+    "error.unsigned_request",
+    "error.wrong_secret_and_unknown_key",
+    "error.not_an_administrator",
+    "error.duplicates",
+    "error.validation",
+    "error.not_found",
+    "error.cli_v1_renders_the_service_message",
+    "error.throttling_is_retried",
+];
+
 /// The whole script normally takes well under 15 s.
 const PYTHON_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -79,9 +105,16 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// What the first screen says.
+struct Banner {
+    url: String,
+    exports: Vec<(String, String)>,
+    admin_token: String,
+}
+
 /// Starts `tobira-idc serve` on 127.0.0.1:0 and reads its banner: the server
 /// and the `export NAME=VALUE` lines it prints.
-fn start_server(db: &Path) -> (KillOnDrop, String, Vec<(String, String)>) {
+fn start_server(db: &Path) -> (KillOnDrop, Banner) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tobira-idc"))
         .args(["serve", "--bind", "127.0.0.1", "--port", "0", "--db"])
         .arg(db)
@@ -93,7 +126,7 @@ fn start_server(db: &Path) -> (KillOnDrop, String, Vec<(String, String)>) {
     let stdout = child.stdout.take().expect("piped stdout");
     let server = KillOnDrop(child);
     let mut reader = BufReader::new(stdout);
-    let (mut url, mut exports, mut banner) = (None, Vec::new(), String::new());
+    let (mut url, mut exports, mut banner, mut admin_token) = (None, Vec::new(), String::new(), String::new());
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line).expect("read the server's stdout") == 0 {
@@ -103,6 +136,8 @@ fn start_server(db: &Path) -> (KillOnDrop, String, Vec<(String, String)>) {
         let line = line.trim();
         if let Some(u) = line.strip_prefix("tobira-idc listening on ") {
             url = Some(u.to_string());
+        } else if let Some((_, t)) = line.split_once("admin token: ") {
+            admin_token = t.trim().to_string();
         } else if let Some((k, v)) = line.strip_prefix("export ").and_then(|kv| kv.split_once('=')) {
             exports.push((k.to_string(), v.to_string()));
         } else if line.starts_with("The start URL names this instance") {
@@ -113,7 +148,7 @@ fn start_server(db: &Path) -> (KillOnDrop, String, Vec<(String, String)>) {
     // Keep draining so the server never blocks on a full pipe.
     std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
     let url = url.unwrap_or_else(|| panic!("no `listening on` line in:\n{banner}"));
-    (server, url, exports)
+    (server, Banner { url, exports, admin_token })
 }
 
 /// Reads a pipe to its end on a thread.
@@ -127,6 +162,18 @@ fn collect(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<Stri
 
 #[test]
 fn boto3_botocore_and_aws_cli_v1_against_the_real_binary() {
+    run_script("idc_interop.py", CHECKS);
+}
+
+#[test]
+fn the_admin_apis_with_boto3_and_aws_cli_v1() {
+    run_script("idc_admin_interop.py", ADMIN_CHECKS);
+}
+
+/// Runs one script against a fresh server and checks that it reported
+/// exactly `checks`, all passed.
+#[allow(clippy::print_stdout)] // the script's report, shown when the test fails
+fn run_script(name: &str, checks: &[&str]) {
     let py = python();
     if !py.exists() {
         if std::env::var_os("TOBIRA_SKIP_INTEROP").is_some() {
@@ -137,14 +184,23 @@ fn boto3_botocore_and_aws_cli_v1_against_the_real_binary() {
     // Declared before the server so the server is dropped (killed) first.
     let tmp = tempfile::tempdir().expect("temp dir");
     let db = tmp.path().join("idc.db");
-    let (mut server, url, exports) = start_server(&db);
+    let (mut server, Banner { url, exports, admin_token }) = start_server(&db);
     assert!(url.starts_with("http://127.0.0.1:"), "the server must bind loopback only: {url}");
     let mut names: Vec<&str> = exports.iter().map(|(k, _)| k.as_str()).collect();
     names.sort_unstable();
-    assert_eq!(names, ["AWS_ENDPOINT_URL_SSO", "AWS_ENDPOINT_URL_SSO_OIDC", "AWS_ENDPOINT_URL_STS"]);
+    assert_eq!(
+        names,
+        [
+            "AWS_ENDPOINT_URL_IDENTITYSTORE",
+            "AWS_ENDPOINT_URL_SSO",
+            "AWS_ENDPOINT_URL_SSO_ADMIN",
+            "AWS_ENDPOINT_URL_SSO_OIDC",
+            "AWS_ENDPOINT_URL_STS"
+        ]
+    );
     assert!(exports.iter().all(|(_, v)| *v == url), "{exports:?}");
 
-    let script = workspace().join("scripts/idc_interop.py");
+    let script = workspace().join("scripts").join(name);
     let aws_dir = tmp.path().join("aws-config");
     let mut cmd = Command::new(&py);
     cmd.arg(&script)
@@ -156,6 +212,8 @@ fn boto3_botocore_and_aws_cli_v1_against_the_real_binary() {
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("TOBIRA_IDC_BIN", env!("CARGO_BIN_EXE_tobira-idc"))
         .env("TOBIRA_IDC_DB", &db)
+        .env("TOBIRA_IDC_URL", &url)
+        .env("TOBIRA_IDC_ADMIN_TOKEN", &admin_token)
         .envs(exports.iter().map(|(k, v)| (k, v)))
         .current_dir(tmp.path())
         .stdin(Stdio::null())
@@ -177,9 +235,9 @@ fn boto3_botocore_and_aws_cli_v1_against_the_real_binary() {
     drop(child); // kills it on timeout
     let (stdout, stderr) = (out.join().expect("stdout reader"), err.join().expect("stderr reader"));
     println!("{stdout}");
-    println!("idc_interop.py took {:.1} s", started.elapsed().as_secs_f64());
+    println!("{name} took {:.1} s", started.elapsed().as_secs_f64());
     let Some(status) = status else {
-        panic!("idc_interop.py did not finish within {PYTHON_TIMEOUT:?}\nstdout:\n{stdout}\nstderr:\n{stderr}");
+        panic!("{name} did not finish within {PYTHON_TIMEOUT:?}\nstdout:\n{stdout}\nstderr:\n{stderr}");
     };
     assert!(server.0.try_wait().expect("poll the server").is_none(), "tobira-idc died during the run");
 
@@ -197,21 +255,21 @@ fn boto3_botocore_and_aws_cli_v1_against_the_real_binary() {
             Err(e) => problems.push(format!("not JSON ({e}): {line}")),
         }
     }
-    for name in CHECKS {
-        match reported.get(*name) {
-            None => problems.push(format!("{name}: not reported")),
+    for check in checks {
+        match reported.get(*check) {
+            None => problems.push(format!("{check}: not reported")),
             Some(v) if v["ok"] != Json::Bool(true) => {
-                problems.push(format!("{name}: FAILED: {}", v["detail"].as_str().unwrap_or(&v["detail"].to_string())));
+                problems.push(format!("{check}: FAILED: {}", v["detail"].as_str().unwrap_or(&v["detail"].to_string())));
             }
             Some(_) => {}
         }
     }
-    for name in reported.keys().filter(|n| !CHECKS.contains(&n.as_str())) {
-        problems.push(format!("{name}: reported but not listed in CHECKS"));
+    for check in reported.keys().filter(|n| !checks.contains(&n.as_str())) {
+        problems.push(format!("{check}: reported but not listed in the checks"));
     }
     assert!(
         problems.is_empty() && status.success(),
-        "idc_interop.py: {status}; {} problem(s):\n{}\n--- stderr:\n{stderr}",
+        "{name}: {status}; {} problem(s):\n{}\n--- stderr:\n{stderr}",
         problems.len(),
         problems.join("\n")
     );

@@ -719,6 +719,8 @@ const DEMO: &str = r##"
 start_url = "https://d-1234567890.awsapps.com/start"
 region = "us-east-1"
 mfa_required = true
+# May call the SSO Admin and Identity Store APIs (bob's documentation keys below).
+administrators = ["arn:aws:iam::123456789012:user/bob"]
 
 [[users]]
 name = "alice"

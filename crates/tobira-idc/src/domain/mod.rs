@@ -54,6 +54,12 @@ pub enum ChangeError {
     Store(#[from] StoreError),
     #[error("no user `{0}` in the directory")]
     NoSuchUser(String),
+    /// A name or pair that must be unique is taken.
+    #[error("{0}")]
+    Duplicate(String),
+    /// Something the change names does not exist.
+    #[error("{0}")]
+    NotFound(String),
 }
 
 /// The state every protocol shares.

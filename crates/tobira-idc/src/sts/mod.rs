@@ -3,8 +3,6 @@
 //! (with TOTP MFA: replay refused, device lock-out) and AssumeRole (trust,
 //! MFA, external id, durations, the one-hour cap on role chaining).
 
-mod sigv4;
-
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -15,6 +13,7 @@ use crate::domain::credentials::{self, CheckError, Checked, Issued, Principal};
 use crate::domain::mfa::{self, Device, MfaError};
 use crate::domain::store::StoreError;
 use crate::wire::query::{self, Params, xml};
+use crate::wire::sigv4;
 
 /// The operations this STS answers.
 pub(crate) const OPERATIONS: &[&str] = &["GetCallerIdentity", "GetSessionToken", "AssumeRole"];

@@ -1,9 +1,11 @@
 //! How AWS's protocols look on the wire, shared by the protocol modules:
-//! rest-json (SSO OIDC, the SSO portal) and the query protocol with XML
-//! answers (STS). docs/wire.md describes both.
+//! rest-json (SSO OIDC, the SSO portal), the query protocol with XML
+//! answers (STS), awsJson1_1 (SSO Admin, Identity Store), and SigV4. docs/wire.md describes both.
 
+pub(crate) mod aws_json;
 pub(crate) mod query;
 pub(crate) mod rest_json;
+pub(crate) mod sigv4;
 
 /// RFC 3986 percent-encoding of everything but the unreserved characters
 /// (SigV4 canonical form, redirect query strings).
@@ -25,6 +27,8 @@ pub(crate) enum Protocol {
     RestJson,
     /// STS.
     Query,
+    /// SSO Admin and Identity Store.
+    AwsJson,
 }
 
 /// An error in a protocol's own shape: `code` is the AWS error code.
@@ -33,5 +37,10 @@ pub(crate) fn error(protocol: Protocol, status: u16, code: &str, message: &str) 
     match protocol {
         Protocol::RestJson => rest_json::error(status, code, &serde_json::json!({ "message": message })),
         Protocol::Query => query::error(status, code, message),
+        Protocol::AwsJson => {
+            let mut r = aws_json::error(code, message, serde_json::Map::new(), false);
+            *r.status_mut() = status;
+            r
+        }
     }
 }

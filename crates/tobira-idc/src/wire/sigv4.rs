@@ -173,7 +173,7 @@ pub(crate) fn verify<T, E>(
         ));
     }
     if header("x-amz-content-sha256") == Some("UNSIGNED-PAYLOAD") {
-        return Err(SigError::Mismatch("STS requests must sign their payload.".into()));
+        return Err(SigError::Mismatch("Requests must sign their payload.".into()));
     }
     let (secret_key, found) = key(auth.access_key_id, header("x-amz-security-token")).map_err(SigError::Key)?;
 
