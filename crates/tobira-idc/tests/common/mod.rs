@@ -407,3 +407,59 @@ pub fn xml_text(xml: &str, tag: &str) -> Option<String> {
     let end = start + xml[start..].find(&format!("</{tag}>"))?;
     Some(xml[start..end].to_string())
 }
+
+/// An awsJson1_1 call (SSO Admin, Identity Store) signed with bob's keys for
+/// the signing name `scope` (`sso`, `identitystore`): status, the
+/// `x-amzn-ErrorType` header if any, and the JSON body.
+pub async fn aws_json(
+    s: &Server,
+    scope: &str,
+    target: &str,
+    body: &serde_json::Value,
+) -> (u16, Option<String>, serde_json::Value) {
+    aws_json_at(&s.idc, &s.url, scope, target, body).await
+}
+
+/// [`aws_json`] given the server's handle and URL (for spawned tasks).
+pub async fn aws_json_at(
+    idc: &Idc,
+    url: &str,
+    scope: &str,
+    target: &str,
+    body: &serde_json::Value,
+) -> (u16, Option<String>, serde_json::Value) {
+    use sha2::Digest as _;
+    let body = body.to_string();
+    let now = jiff::Timestamp::from_second(idc.clock().now_s()).unwrap();
+    let (amz_date, day) = (now.strftime("%Y%m%dT%H%M%SZ").to_string(), now.strftime("%Y%m%d").to_string());
+    let host = url.trim_start_matches("http://").to_string();
+    let headers = [
+        ("content-type", "application/x-amz-json-1.1".to_string()),
+        ("host", host),
+        ("x-amz-date", amz_date.clone()),
+        ("x-amz-target", target.to_string()),
+    ];
+    let canonical_headers: String = headers.iter().map(|(k, v)| format!("{k}:{v}\n")).collect();
+    let signed = "content-type;host;x-amz-date;x-amz-target";
+    let payload = hex(&sha2::Sha256::digest(body.as_bytes()));
+    let canonical = format!("POST\n/\n\n{canonical_headers}\n{signed}\n{payload}");
+    let scope_text = format!("{day}/us-east-1/{scope}/aws4_request");
+    let to_sign =
+        format!("AWS4-HMAC-SHA256\n{amz_date}\n{scope_text}\n{}", hex(&sha2::Sha256::digest(canonical.as_bytes())));
+    let mut k = hmac_sha256(format!("AWS4{BOB_SECRET}").as_bytes(), day.as_bytes());
+    for part in ["us-east-1", scope, "aws4_request"] {
+        k = hmac_sha256(&k, part.as_bytes());
+    }
+    let signature = hex(&hmac_sha256(&k, to_sign.as_bytes()));
+    let mut all: Vec<(String, String)> = headers.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    all.push((
+        "authorization".into(),
+        format!("AWS4-HMAC-SHA256 Credential={BOB_KEY}/{scope_text}, SignedHeaders={signed}, Signature={signature}"),
+    ));
+    let (status, head, text) = http(url, "POST", "/", &all, &body).await;
+    let error_type = head
+        .lines()
+        .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("x-amzn-errortype")))
+        .map(|(_, v)| v.trim().to_string());
+    (status, error_type, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+}
