@@ -228,3 +228,102 @@ test("admin forms at 390 px: add a user, hand over the invitation, first sign-in
   await dave.close();
   await ctx.close();
 });
+
+// Seed 002 through the AWS admin APIs: boto3 (the repo's pinned venv) creates
+// a user and an 8-hour permission set assigned to them; the user accepts the
+// invitation in Chromium, then signs in with `tobira configure sso` (PKCE,
+// consent in Chromium, the redirect lands on tobira's own listener).
+const ADMIN_PY = `
+import json, sys, boto3
+ia = None
+s = boto3.Session(aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
+                  aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", region_name="us-east-1")
+sa, ids = s.client("sso-admin"), s.client("identitystore")
+inst = sa.list_instances()["Instances"][0]
+ia, store = inst["InstanceArn"], inst["IdentityStoreId"]
+if sys.argv[1] == "setup":
+    uid = ids.create_user(IdentityStoreId=store, UserName="frank", DisplayName="Frank Example",
+                          Name={"GivenName": "Frank", "FamilyName": "Example"},
+                          Emails=[{"Value": "frank@example.com", "Primary": True}])["UserId"]
+    ps = sa.create_permission_set(InstanceArn=ia, Name="Deploy", SessionDuration="PT8H")["PermissionSet"]["PermissionSetArn"]
+    sa.attach_managed_policy_to_permission_set(InstanceArn=ia, PermissionSetArn=ps,
+                                               ManagedPolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    sa.provision_permission_set(InstanceArn=ia, PermissionSetArn=ps, TargetType="ALL_PROVISIONED_ACCOUNTS")
+    sa.create_account_assignment(InstanceArn=ia, TargetId="222222222222", TargetType="AWS_ACCOUNT",
+                                 PermissionSetArn=ps, PrincipalType="USER", PrincipalId=uid)
+    print(json.dumps({"uid": uid, "ps": ps}))
+else:
+    a = json.loads(sys.argv[2])
+    sa.delete_account_assignment(InstanceArn=ia, TargetId="222222222222", TargetType="AWS_ACCOUNT",
+                                 PermissionSetArn=a["ps"], PrincipalType="USER", PrincipalId=a["uid"])
+    print("{}")
+`;
+
+test("managed like AWS: boto3 adds a user and an 8-hour assignment; they accept the invitation and sign in with tobira (PKCE)", async () => {
+  const server = await startIdc();
+  const env = { PATH: process.env.PATH, HOME: server.dir, AWS_CONFIG_FILE: join(server.dir, "aws", "config"),
+    AWS_SHARED_CREDENTIALS_FILE: join(server.dir, "aws", "credentials"), AWS_EC2_METADATA_DISABLED: "true",
+    AWS_ENDPOINT_URL_SSO_ADMIN: server.url, AWS_ENDPOINT_URL_IDENTITYSTORE: server.url,
+    AWS_ENDPOINT_URL_SSO_OIDC: server.url, AWS_ENDPOINT_URL_SSO: server.url, AWS_ENDPOINT_URL_STS: server.url };
+  const py = join(repo, ".venv", "bin", "python");
+  const made = execFileSync(py, ["-c", ADMIN_PY, "setup"], { env }).toString();
+  const ids = JSON.parse(made);
+  // The administrator hands over an invitation link (the admin API; the admin page does the same).
+  const inv = await fetch(`${server.url}/admin/api/invitations`, { method: "POST",
+    headers: { authorization: `Bearer ${server.token}`, "content-type": "application/json" }, body: JSON.stringify({ user: "frank" }) });
+  const link = (await inv.json()).url;
+  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const page = await ctx.newPage();
+  await page.goto(link);
+  await page.fill("#new_password", "frank's long password");
+  await page.fill("#confirm_password", "frank's long password");
+  await page.click("#set-password");
+  const secret = (await page.textContent("#secret")).trim();
+  await page.fill("#mfa_code", totp(secret, -1));
+  await page.click("#enrol");
+  assert.match(await page.textContent("main"), /Signed in as frank/);
+  assert.match(await page.textContent("main"), /Development/, "the assigned account is in the portal");
+  await page.screenshot({ path: join(shots, "14-api-user-portal.png"), fullPage: true });
+
+  // tobira configure sso, PKCE: it prints the URL; the browser (already signed in) consents.
+  const child = spawn(tobiraBin, ["configure", "sso", "--sso-session", "corp", "--start-url", "https://d-1234567890.awsapps.com/start",
+    "--sso-region", "us-east-1", "--scopes", "sso:account:access", "--account", "222222222222", "--role", "Deploy",
+    "--default-region", "us-east-1", "--output", "json", "--profile-name", "deploy", "--no-browser"],
+    { env, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "", stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  const url = await new Promise((resolve, reject) => {
+    child.stdout.on("data", (d) => {
+      stdout += d;
+      const m = stdout.match(/^(http:\/\/127\.0\.0\.1:\d+\/authorize\?\S+)$/m);
+      if (m) resolve(m[1]);
+    });
+    child.on("exit", (code) => reject(new Error(`tobira exited ${code}: ${stdout}${stderr}`)));
+  });
+  await page.goto(url);
+  if (await page.isVisible("#username")) {
+    await page.fill("#username", "frank");
+    await page.fill("#password", "frank's long password");
+    await page.fill("#mfa_code", totp(secret, 0));
+    await page.click("#signin");
+  }
+  assert.match(await page.textContent("main"), /Allow tobira-corp to access your data\?/);
+  await page.screenshot({ path: join(shots, "15-tobira-pkce-consent.png"), fullPage: true });
+  await page.click("#allow");
+  const code = await new Promise((resolve) => child.on("exit", resolve));
+  assert.equal(code, 0, stdout + stderr);
+  const creds = JSON.parse(execFileSync(tobiraBin, ["credential-process", "--profile", "deploy"], { env }).toString());
+  const hours = (Date.parse(creds.Expiration) - Date.now()) / 3600e3;
+  assert.ok(hours > 7.9 && hours <= 8, `role credentials last ${hours} h, not 8`);
+  const who = JSON.parse(execFileSync(tobiraBin, ["whoami", "--json", "--profile", "deploy"], { env }).toString());
+  assert.match(who.arn, /^arn:aws:sts::222222222222:assumed-role\/AWSReservedSSO_Deploy_[0-9a-f]{16}\/frank$/);
+
+  // Deleting the assignment through the API takes the role away at once.
+  const rolesBefore = execFileSync(tobiraBin, ["sso", "roles", "--profile", "deploy", "--json"], { env }).toString();
+  assert.match(rolesBefore, /"Deploy"/);
+  execFileSync(py, ["-c", ADMIN_PY, "delete", made], { env });
+  const rolesAfter = execFileSync(tobiraBin, ["sso", "roles", "--profile", "deploy", "--json"], { env }).toString();
+  assert.doesNotMatch(rolesAfter, /"Deploy"/);
+  await ctx.close();
+  server.child.kill();
+});
