@@ -3,7 +3,7 @@
 //! libraries below it receive snapshots.
 
 mod commands;
-mod error;
+pub(crate) mod error;
 
 use std::ffi::OsString;
 use std::io::{self, Write};

@@ -9,7 +9,8 @@ use tobira_auth::creds::{ExecContext, MfaPrompt, cached, execute, human, iso};
 use tobira_cache::Credentials;
 use tobira_config::{FileKind, Flags, Plan, Target, edit_file, resolve};
 
-use super::sso::{auth_error, runtime, sso_chosen};
+use super::sso::{runtime, sso_chosen};
+use crate::error::auth_error;
 use crate::{CliError, Context, Kind, emit};
 
 /// `Enter MFA code for <serial>: ` on the terminal (even when stdout is a

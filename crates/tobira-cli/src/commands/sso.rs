@@ -5,12 +5,13 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use serde_json::json;
-use tobira_auth::{AuthError, Flow, LoginOptions, LoginUi, SsoTarget};
+use tobira_auth::{Flow, LoginOptions, LoginUi, SsoTarget};
 use tobira_cache::{Freshness, SsoKey};
 use tobira_config::files::Block;
 use tobira_config::resolve::select_profile;
 use tobira_config::{Flags, ProfileSet};
 
+use crate::error::{Addresses, auth_error};
 use crate::{CliError, Context, Kind, emit};
 
 /// `--profile` / `--sso-session`, as every command here takes them.
@@ -23,6 +24,13 @@ pub struct Selection {
 pub struct Chosen {
     pub target: SsoTarget,
     pub profile: Option<String>,
+    /// Where the addresses it calls come from (for network errors).
+    pub addresses: Addresses,
+}
+
+/// `` `sso_region` at ~/.aws/config:9 ``: where an SSO region is set.
+pub fn sso_region_from(region: &tobira_config::Sourced<String>) -> String {
+    format!("`sso_region` at {}", region.origin)
 }
 
 fn scopes(block: &Block) -> Option<Vec<String>> {
@@ -87,7 +95,8 @@ pub fn choose(ctx: &Context, set: &ProfileSet, sel: &Selection) -> Result<Chosen
     }
     let endpoints =
         tobira_config::resolve::endpoints(set, &ctx.env, if sel.sso_session.is_some() { None } else { profile })?;
-    let (oidc_endpoint, portal_endpoint) = (endpoints.sso_oidc.map(|e| e.value), endpoints.sso.map(|e| e.value));
+    let (oidc_endpoint, portal_endpoint) =
+        (endpoints.sso_oidc.as_ref().map(|e| e.value.clone()), endpoints.sso.as_ref().map(|e| e.value.clone()));
     if let Some(name) = session_name {
         let Some(session) = set.sso_session(&name) else {
             return Err(CliError::new(Kind::InvalidProfile, format!("The specified sso-session does not exist: \"{name}\""))
@@ -102,6 +111,7 @@ pub fn choose(ctx: &Context, set: &ProfileSet, sel: &Selection) -> Result<Chosen
                 ),
             )
         })?;
+        let addresses = Addresses { endpoints, sso_region_from: Some(sso_region_from(&region)), region: None };
         return Ok(Chosen {
             target: SsoTarget {
                 session: Some(name),
@@ -112,6 +122,7 @@ pub fn choose(ctx: &Context, set: &ProfileSet, sel: &Selection) -> Result<Chosen
                 portal_endpoint,
             },
             profile: profile.map(|p| p.name.clone()),
+            addresses,
         });
     }
     let Some(p) = profile else {
@@ -126,6 +137,7 @@ pub fn choose(ctx: &Context, set: &ProfileSet, sel: &Selection) -> Result<Chosen
             &format!("profile `{}` is not an SSO profile; pick one with `--profile` (see `tobira profiles`)", p.name),
         )
     })?;
+    let addresses = Addresses { endpoints, sso_region_from: Some(sso_region_from(&region)), region: None };
     Ok(Chosen {
         target: SsoTarget {
             session: None,
@@ -136,6 +148,7 @@ pub fn choose(ctx: &Context, set: &ProfileSet, sel: &Selection) -> Result<Chosen
             portal_endpoint,
         },
         profile: Some(p.name.clone()),
+        addresses,
     })
 }
 
@@ -150,8 +163,15 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
 /// plan has no SSO step.
 pub fn sso_chosen(plan: &tobira_config::Plan) -> Chosen {
     let sso = plan.steps.iter().find_map(|s| if let tobira_config::Step::Sso(s) = s { Some(s) } else { None });
+    let addresses = Addresses {
+        endpoints: plan.endpoints.clone(),
+        sso_region_from: sso.map(|s| sso_region_from(&s.sso_region)),
+        region: plan.region.clone(),
+    };
     match sso {
-        Some(s) => Chosen { target: tobira_auth::creds::sso_target(plan, s), profile: Some(s.profile.clone()) },
+        Some(s) => {
+            Chosen { target: tobira_auth::creds::sso_target(plan, s), profile: Some(s.profile.clone()), addresses }
+        }
         None => Chosen {
             target: SsoTarget {
                 session: None,
@@ -162,49 +182,8 @@ pub fn sso_chosen(plan: &tobira_config::Plan) -> Chosen {
                 portal_endpoint: None,
             },
             profile: Some(plan.profile.value.clone()),
+            addresses,
         },
-    }
-}
-
-/// An [`AuthError`] with the command that fixes it.
-pub fn auth_error(e: AuthError, chosen: &Chosen) -> CliError {
-    let login = chosen.target.login_command(chosen.profile.as_deref());
-    match &e {
-        AuthError::NoToken(_) | AuthError::InvalidToken(_) | AuthError::Expired(_) => {
-            let mut err = CliError::new(Kind::NeedsLogin, format!("Error loading SSO Token: {e}")).hint(format!("sign in with `{login}`"));
-            if chosen.target.session.is_none() {
-                let p = chosen.profile.as_deref().unwrap_or("default");
-                err = err.hint(format!(
-                    "this profile uses the legacy SSO format, whose sign-ins cannot be refreshed; move it to an sso-session with `tobira configure sso --profile {p} --sso-session {p} --start-url {} --sso-region {}`",
-                    chosen.target.start_url, chosen.target.region
-                ));
-            }
-            err
-        }
-        AuthError::Service { code, .. } if code == "UnauthorizedException" => CliError::new(
-            Kind::NeedsLogin,
-            "The SSO session associated with this profile has expired or is otherwise invalid.",
-        )
-        .hint(format!("sign in again with `{login}`")),
-        AuthError::PendingExpired | AuthError::StateMismatch | AuthError::AuthorizationFailed(_) => {
-            CliError::new(Kind::NeedsLogin, e.to_string()).hint(format!("start again with `{login}`"))
-        }
-        AuthError::Callback(_) => CliError::new(Kind::NeedsLogin, e.to_string())
-            .hint(format!("use the device code flow, which needs no local listener: `{login} --use-device-code`")),
-        AuthError::Service { code, .. } if code == "InvalidRequestException" || code == "InvalidGrantException" => {
-            CliError::new(Kind::Service, e.to_string()).hint(format!(
-                "check `sso_start_url` and `sso_region` ({}, {}): a wrong SSO region is the usual cause (\"Invalid grant provided\")",
-                chosen.target.start_url, chosen.target.region
-            ))
-        }
-        AuthError::Service { .. } => CliError::new(Kind::Service, e.to_string()),
-        AuthError::Network { .. } => CliError::new(Kind::Network, e.to_string())
-            .hint("check the network, or the endpoint overrides shown by `tobira profile show`"),
-        AuthError::Cache(_) => CliError::new(Kind::Internal, e.to_string()),
-        AuthError::Credentials(_) => CliError::new(Kind::NoCredentials, e.to_string()),
-        AuthError::ChainedDuration { profile, .. } => CliError::new(Kind::InvalidProfile, e.to_string()).hint(format!(
-            "a role assumed with role credentials (role chaining) lasts at most one hour: set `duration_seconds = 3600` or less in profile `{profile}`"
-        )),
     }
 }
 
