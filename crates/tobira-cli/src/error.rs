@@ -113,6 +113,34 @@ impl From<ResolveError> for CliError {
     }
 }
 
+/// A word as a POSIX shell reads it: as is when safe, else single-quoted.
+pub fn shell_word(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.@+/:=,".contains(c)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// The profiles that exist (`` `a`, `b` ``, at most ten named) and how to
+/// choose one, for errors raised when nothing selected a profile. `None`
+/// when there is none.
+pub fn choose_a_profile(names: &[String]) -> Option<(String, String)> {
+    const SHOWN: usize = 10;
+    let first = names.first()?;
+    let mut list: Vec<String> = names.iter().take(SHOWN).map(|n| format!("`{n}`")).collect();
+    if names.len() > SHOWN {
+        list.push(format!("and {} more (`tobira profiles` lists them)", names.len() - SHOWN));
+    }
+    let word = shell_word(first);
+    Some((
+        list.join(", "),
+        format!(
+            "choose one with `--profile {word}`, or for every command in this shell with `export AWS_PROFILE={word}`"
+        ),
+    ))
+}
+
 /// Where the addresses of the services a command calls come from: what a
 /// network error needs to say where to look.
 #[derive(Clone, Debug, Default)]

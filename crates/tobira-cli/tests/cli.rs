@@ -265,3 +265,79 @@ fn profile_show_reports_the_cached_sso_token() {
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["sso_token"]["status"], "invalid");
 }
+
+#[test]
+fn no_profile_selected_lists_the_profiles_and_how_to_choose() {
+    // What `tobira configure sso` leaves: named profiles, no `default`.
+    let t = TestEnv::new();
+    t.write_config(
+        "[profile ReadOnly-111111111111]\nsso_session = my-sso\nsso_account_id = 111111111111\nsso_role_name = ReadOnly\n\
+         [sso-session my-sso]\nsso_start_url = https://d-1234567890.awsapps.com/start\nsso_region = us-east-1\n\
+         [profile \"a team\"]\nregion = eu-west-1\n",
+    )
+    .write_credentials(CREDENTIALS);
+    for cmd in [&["whoami"][..], &["export"], &["profile", "show"], &["exec", "--", "true"]] {
+        let r = tobira(&t, cmd);
+        assert_eq!(r.code, Some(6), "{cmd:?}: {r:?}");
+        assert_eq!(
+            r.stderr,
+            "error: Unable to locate credentials: no profile is selected (no `--profile`, no `AWS_PROFILE`) and there is no `default` profile\n\
+             \nhint: the profiles that exist are `ReadOnly-111111111111`, `a team`, `iam-user`\n\
+             \nhint: choose one with `--profile ReadOnly-111111111111`, or for every command in this shell with `export AWS_PROFILE=ReadOnly-111111111111`\n",
+            "{cmd:?}"
+        );
+    }
+    let r = tobira(&t, &["credential-process"]);
+    assert_eq!(r.code, Some(6), "{r:?}");
+    assert_eq!(
+        r.stderr,
+        "tobira: Unable to locate credentials: no profile is selected (no `--profile`, no `AWS_PROFILE`) and there is no `default` profile (the profiles that exist are `ReadOnly-111111111111`, `a team`, `iam-user`; choose one with `--profile ReadOnly-111111111111`, or for every command in this shell with `export AWS_PROFILE=ReadOnly-111111111111`)\n"
+    );
+
+    // A name a shell would split is quoted in the commands shown.
+    let t = TestEnv::new();
+    t.write_config("[profile \"a team\"]\nregion = eu-west-1\n");
+    let r = tobira(&t, &["whoami"]);
+    assert_eq!(r.code, Some(6), "{r:?}");
+    assert!(
+        r.stderr.ends_with(
+            "\nhint: the profile that exists is `a team`\n\nhint: choose one with `--profile 'a team'`, or for every command in this shell with `export AWS_PROFILE='a team'`\n"
+        ),
+        "{}",
+        r.stderr
+    );
+
+    // A `default` without credentials: set it up, or use another profile.
+    let r = tobira(&sample(), &["whoami"]);
+    assert_eq!(r.code, Some(6), "{r:?}");
+    assert_eq!(
+        r.stderr,
+        "error: Unable to locate credentials\n\
+         \nhint: profile `default` has no credentials configured; set one up with `tobira configure sso`\n\
+         \nhint: or use another profile (`ReadOnly-111111111111`, `admin`, `broken`, `iam-user`): choose one with `--profile ReadOnly-111111111111`, or for every command in this shell with `export AWS_PROFILE=ReadOnly-111111111111`\n"
+    );
+
+    // No profile at all: nothing to list, set one up.
+    let r = tobira(&TestEnv::new(), &["whoami"]);
+    assert_eq!(r.code, Some(6), "{r:?}");
+    assert_eq!(
+        r.stderr,
+        "error: Unable to locate credentials\n\nhint: profile `default` has no credentials configured; set one up with `tobira configure sso`\n"
+    );
+
+    // Signing in with legacy SSO profiles only (no sso-session): which ones.
+    let t = TestEnv::new();
+    t.write_config(
+        "[profile old-a]\nsso_start_url = https://d-1.awsapps.com/start\nsso_region = us-east-1\nsso_account_id = 1\nsso_role_name = R\n\
+         [profile old-b]\nsso_start_url = https://d-2.awsapps.com/start\nsso_region = us-east-1\nsso_account_id = 1\nsso_role_name = R\n\
+         [profile keys]\nregion = eu-west-1\n",
+    );
+    let r = tobira(&t, &["login"]);
+    assert_eq!(r.code, Some(5), "{r:?}");
+    assert_eq!(
+        r.stderr,
+        "error: no SSO login is selected (no `--profile`, no `--sso-session`, no `AWS_PROFILE`) and there is no `default` profile\n\
+         \nhint: the SSO profiles that exist are `old-a`, `old-b`\n\
+         \nhint: choose one with `--profile old-a`, or for every command in this shell with `export AWS_PROFILE=old-a`\n"
+    );
+}

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use tobira_auth::AuthError;
 use tobira_auth::creds::{ExecContext, MfaPrompt, cached, execute, human, iso};
 use tobira_cache::Credentials;
-use tobira_config::{FileKind, Flags, Plan, Target, edit_file, resolve};
+use tobira_config::{FileKind, Flags, Plan, Target, edit_file};
 
 use super::sso::{runtime, sso_chosen};
 use crate::error::auth_error;
@@ -74,7 +74,7 @@ pub fn credentials(
     mfa_code: Option<String>,
 ) -> Result<(Plan, Credentials), CliError> {
     let set = ctx.load_profiles()?;
-    let plan = resolve(&set, &ctx.env, &Flags { profile, region: None })?;
+    let plan = super::resolve(ctx, &set, &Flags { profile, region: None })?;
     let home = ctx.home.clone().ok_or_else(|| CliError::new(Kind::Internal, "HOME is not set"))?;
     if let Some(c) = cached(&plan, &home, ctx.now) {
         return Ok((plan, c));

@@ -11,7 +11,7 @@ use tobira_config::files::Block;
 use tobira_config::resolve::select_profile;
 use tobira_config::{Flags, ProfileSet};
 
-use crate::error::{Addresses, auth_error};
+use crate::error::{Addresses, auth_error, choose_a_profile};
 use crate::{CliError, Context, Kind, emit};
 
 /// `--profile` / `--sso-session`, as every command here takes them.
@@ -125,17 +125,33 @@ pub fn choose(ctx: &Context, set: &ProfileSet, sel: &Selection) -> Result<Chosen
             addresses,
         });
     }
+    // Legacy SSO profiles (their own start URL): what a user could mean.
+    let mut sso_profiles: Vec<String> =
+        set.profiles().iter().filter(|b| b.has("sso_start_url")).map(|b| b.name.clone()).collect();
+    sso_profiles.sort();
     let Some(p) = profile else {
+        if let Some((listed, how)) = choose_a_profile(&sso_profiles) {
+            return Err(CliError::new(
+                Kind::InvalidProfile,
+                "no SSO login is selected (no `--profile`, no `--sso-session`, no `AWS_PROFILE`) and there is no `default` profile",
+            )
+            .hint(format!("the SSO profiles that exist are {listed}"))
+            .hint(how));
+        }
         return Err(missing(
             &["sso_start_url", "sso_region"],
             "configure a login with `tobira configure sso`, or name one with `--sso-session NAME`",
         ));
     };
     let (start, region) = start_and_region(p).map_err(|absent| {
-        missing(
+        let mut err = missing(
             &absent,
             &format!("profile `{}` is not an SSO profile; pick one with `--profile` (see `tobira profiles`)", p.name),
-        )
+        );
+        if !explicit_profile && let Some((listed, how)) = choose_a_profile(&sso_profiles) {
+            err = err.hint(format!("the SSO profiles that exist are {listed}")).hint(how);
+        }
+        err
     })?;
     let addresses = Addresses { endpoints, sso_region_from: Some(sso_region_from(&region)), region: None };
     Ok(Chosen {
