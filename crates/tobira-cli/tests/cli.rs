@@ -341,3 +341,36 @@ fn no_profile_selected_lists_the_profiles_and_how_to_choose() {
          \nhint: choose one with `--profile old-a`, or for every command in this shell with `export AWS_PROFILE=old-a`\n"
     );
 }
+
+#[test]
+fn a_chain_5000_profiles_deep_ends_in_an_error() {
+    let t = TestEnv::new();
+    let mut config = String::new();
+    for i in 0..5000 {
+        config.push_str(&format!(
+            "[profile p{i}]\nrole_arn = arn:aws:iam::123456789012:role/R{i}\nsource_profile = p{}\n",
+            i + 1
+        ));
+    }
+    t.write_config(&config).write_credentials(
+        "[p5000]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
+    );
+    let expected = "error: The source_profile chain of profile \"p0\" is longer than 100 profiles (it still goes on at profile \"p100\").\n\
+        \nhint: a chain this long is a mistake (a generated file, or profiles pointing at the next one by accident): point `source_profile` at ~/.aws/config:303, or one before it, at a profile with credentials (keys, `sso_session` + account + role, or `credential_process`)\n";
+    for cmd in [&["profile", "show", "p0"][..], &["whoami", "--profile", "p0"], &["export", "--profile", "p0"]] {
+        let r = tobira(&t, cmd);
+        assert_eq!(r.code, Some(5), "{cmd:?}: {r:?}");
+        assert_eq!(r.stderr, expected, "{cmd:?}");
+    }
+    // Every profile is listed; those too deep are marked broken.
+    let r = tobira(&t, &["profiles"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(
+        r.stdout.ends_with("\n4900 profiles cannot give credentials; `tobira profile show NAME` explains why.\n"),
+        "{}",
+        &r.stdout[r.stdout.len().saturating_sub(300)..]
+    );
+    // 100 hops deep is still a chain.
+    let r = tobira(&t, &["profile", "show", "p4900"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+}
