@@ -31,6 +31,10 @@ pub enum Kind {
     Service = 8,
     /// 9: the service could not be reached.
     Network = 9,
+    /// 126: `tobira exec`: the command exists but cannot be run (as shells exit).
+    CommandNotExecutable = 126,
+    /// 127: `tobira exec`: the command does not exist (as shells exit).
+    CommandNotFound = 127,
     /// 130: cancelled at a prompt (Ctrl-C / Esc); nothing was written.
     Interrupted = 130,
 }

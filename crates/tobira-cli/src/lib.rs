@@ -63,15 +63,15 @@ enum Command {
         #[arg(long, value_name = "CODE")]
         mfa_code: Option<String>,
     },
-    /// Run a command with a profile's credentials and region in its environment
+    /// Run a command (or your shell) with a profile's credentials and region in its environment
     Exec {
         #[arg(long, value_name = "CODE")]
         mfa_code: Option<String>,
         /// Allow running inside another `tobira exec`
         #[arg(long)]
         nested: bool,
-        /// The command and its arguments, after `--`
-        #[arg(last = true, required = true)]
+        /// The command and its arguments, after `--` (none: your shell, `$SHELL`, else /bin/sh)
+        #[arg(last = true)]
         command: Vec<String>,
     },
     /// Who the credentials of a profile are (STS GetCallerIdentity), and how long they last

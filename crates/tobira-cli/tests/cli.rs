@@ -374,3 +374,61 @@ fn a_chain_5000_profiles_deep_ends_in_an_error() {
     let r = tobira(&t, &["profile", "show", "p4900"]);
     assert_eq!(r.code, Some(0), "{r:?}");
 }
+
+#[test]
+fn exec_starts_the_shell_without_a_command_and_exits_127_or_126() {
+    let mut t = sample();
+    // No command: $SHELL with the profile's credentials (here reading a script on stdin).
+    t.env("SHELL", "/bin/sh");
+    let mut cmd = t.command(TOBIRA);
+    cmd.args(["exec", "--profile", "iam-user"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    std::io::Write::write_all(
+        &mut child.stdin.take().unwrap(),
+        b"echo \"$AWS_ACCESS_KEY_ID|$AWS_REGION|$TOBIRA_EXEC_PROFILE\"; exit 7\n",
+    )
+    .unwrap();
+    let r: Run = child.wait_with_output().unwrap().into();
+    assert_eq!(r.code, Some(7), "{r:?}");
+    assert_eq!(r.stdout, "AKIAIOSFODNN7EXAMPLE|eu-west-1|iam-user\n");
+    assert_eq!(r.stderr, "Starting /bin/sh with the credentials of profile `iam-user`; `exit` returns here.\n");
+
+    // A command that does not exist: 127, before any credentials are fetched.
+    let r = tobira(&t, &["exec", "--profile", "admin", "--", "no-such-command-tobira"]);
+    assert_eq!(r.code, Some(127), "{r:?}");
+    assert_eq!(
+        r.stderr,
+        "error: cannot run `no-such-command-tobira`: command not found (searched the directories in `PATH`)\n\
+         \nhint: check the spelling, or give its full path: `tobira exec -- /path/to/no-such-command-tobira`\n"
+    );
+    let r = tobira(&t, &["exec", "--profile", "iam-user", "--", "./missing.sh"]);
+    assert_eq!(r.code, Some(127), "{r:?}");
+    assert_eq!(
+        r.stderr,
+        "error: cannot run `./missing.sh`: no such file\n\nhint: check the path (a relative path starts from the current directory)\n"
+    );
+    // Not executable: 126.
+    t.write(&t.home().join("script.sh"), "echo hi\n");
+    let r = tobira(&t, &["exec", "--profile", "iam-user", "--", "./script.sh"]);
+    assert_eq!(r.code, Some(126), "{r:?}");
+    assert_eq!(
+        r.stderr,
+        "error: cannot run `./script.sh`: it is not executable (permission denied)\n\
+         \nhint: make it executable with `chmod +x ./script.sh`, or run it through its interpreter: `tobira exec -- sh ./script.sh`\n"
+    );
+    let r = tobira(&t, &["exec", "--profile", "iam-user", "--", "/"]);
+    assert_eq!(r.code, Some(126), "{r:?}");
+    assert_eq!(r.stderr, "error: cannot run `/`: it is a directory\n\nhint: give the path of a program inside it\n");
+    // A $SHELL that is not installed.
+    t.env("SHELL", "/no/such/shell");
+    let r = tobira(&t, &["exec", "--profile", "iam-user"]);
+    assert_eq!(r.code, Some(127), "{r:?}");
+    assert_eq!(
+        r.stderr,
+        "error: cannot run your shell `/no/such/shell` (from `SHELL`): no such file\n\
+         \nhint: set `SHELL` to an installed shell, or give the command to run: `tobira exec -- bash`\n"
+    );
+}
