@@ -97,6 +97,9 @@ enum Command {
         /// Print the URL instead of opening a browser
         #[arg(long)]
         no_browser: bool,
+        /// Sign in again even if the cached sign-in is still valid (e.g. after it was revoked)
+        #[arg(long)]
+        force: bool,
     },
     /// Sign out: end the session on the server, remove its token and the role credentials cached from it
     Logout {
@@ -240,9 +243,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>, ctx: &Context) -> ExitCode 
         Command::Profile { command: ProfileCommand::Show { name, json } } => {
             commands::profile_show::run(ctx, name.or(cli.global.profile), cli.global.region, json, &mut out)
         }
-        Command::Login { sso_session, use_device_code, no_browser } => {
+        Command::Login { sso_session, use_device_code, no_browser, force } => {
             let sel = commands::sso::Selection { profile: cli.global.profile, sso_session };
-            commands::sso::login(ctx, &sel, use_device_code, no_browser, &mut out)
+            commands::sso::login(ctx, &sel, use_device_code, no_browser, force, &mut out)
         }
         Command::Logout { sso_session, all } => {
             let sel = commands::sso::Selection { profile: cli.global.profile, sso_session };

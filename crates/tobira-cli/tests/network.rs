@@ -66,8 +66,8 @@ fn a_closed_port_is_named_with_where_its_address_came_from() {
     let mut t = signed_in();
     t.env("AWS_ENDPOINT_URL", &url);
 
-    // Sign-in (SSO OIDC), through AWS_ENDPOINT_URL.
-    let r = tobira(&t, &["login", "--sso-session", "corp", "--use-device-code", "--no-browser"]);
+    // Sign-in (SSO OIDC), through AWS_ENDPOINT_URL (--force: the cached token is valid).
+    let r = tobira(&t, &["login", "--sso-session", "corp", "--use-device-code", "--no-browser", "--force"]);
     assert_eq!(r.code, Some(9), "{r:?}");
     assert_eq!(
         r.stderr,
@@ -134,7 +134,7 @@ fn names_that_do_not_resolve_and_a_wrong_region() {
     // `.invalid` never resolves (RFC 6761).
     let mut t = signed_in();
     t.env("AWS_ENDPOINT_URL_SSO_OIDC", "http://tobira-test.invalid:8080");
-    let r = tobira(&t, &["login", "--sso-session", "corp", "--use-device-code", "--no-browser"]);
+    let r = tobira(&t, &["login", "--sso-session", "corp", "--use-device-code", "--no-browser", "--force"]);
     assert_eq!(r.code, Some(9), "{r:?}");
     assert_eq!(
         r.stderr,

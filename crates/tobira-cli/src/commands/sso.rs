@@ -267,15 +267,36 @@ impl LoginUi for TerminalUi<'_> {
     }
 }
 
+/// `tobira login`: a new sign-in, unless the cached one is still valid for
+/// more than the refresh window (then nothing, unless `force`).
 pub fn login(
     ctx: &Context,
     sel: &Selection,
     use_device_code: bool,
     no_browser: bool,
+    force: bool,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
     let set = ctx.load_profiles()?;
     let chosen = choose(ctx, &set, sel)?;
+    if !force
+        && let Some(cache) = ctx.sso_cache()
+        && let Ok(Some(token)) = cache.read_token(chosen.target.cache_key())
+        && token.freshness(ctx.now) == Freshness::Valid
+    {
+        let what = match &chosen.target.session {
+            Some(s) => format!("sso-session {s}"),
+            None => format!("start URL {}", chosen.target.start_url),
+        };
+        let login = chosen.target.login_command(chosen.profile.as_deref());
+        return emit(
+            out,
+            &format!(
+                "Already signed in to {what}: the sign-in is valid until {}. Nothing to do.\nTo sign in again anyway (for example after it was revoked), run `{login} --force`.\n",
+                tobira_cache::token::format_time(token.expires_at)
+            ),
+        );
+    }
     run_login(ctx, &chosen, use_device_code, no_browser, out)?;
     Ok(())
 }
