@@ -432,3 +432,25 @@ fn exec_starts_the_shell_without_a_command_and_exits_127_or_126() {
          \nhint: set `SHELL` to an installed shell, or give the command to run: `tobira exec -- bash`\n"
     );
 }
+
+#[test]
+fn without_home_the_accounts_home_directory_is_used() {
+    // As Python's expanduser (and so the AWS CLI): no HOME → the password
+    // database's home. The files are given by path so the real ~/.aws is not
+    // read; the SSO cache path (a name no real cache holds) shows which home
+    // tobira found: a path under it prints as `~/…`.
+    let t = TestEnv::new();
+    let session = format!("tobira-test-no-home-{}", std::process::id());
+    t.write_config(&format!(
+        "[profile dev]\nsso_session = {session}\nsso_account_id = 111111111111\nsso_role_name = ReadOnly\n\
+         [sso-session {session}]\nsso_start_url = https://d-1234567890.awsapps.com/start\nsso_region = us-east-1\n"
+    ));
+    let mut cmd = t.command(TOBIRA);
+    cmd.env_remove("HOME")
+        .env("AWS_CONFIG_FILE", t.config_path())
+        .env("AWS_SHARED_CREDENTIALS_FILE", t.credentials_path())
+        .args(["profile", "show", "dev"]);
+    let r = run(cmd);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(r.stdout.contains("\nSSO token: not logged in (no cached token)\n  ~/.aws/sso/cache/"), "{}", r.stdout);
+}

@@ -323,7 +323,7 @@ pub fn sso(
         },
     };
     // An existing session with a usable token is reused; otherwise sign in.
-    let cache = ctx.sso_cache().ok_or_else(|| CliError::new(Kind::Internal, "HOME is not set"))?;
+    let cache = ctx.need_sso_cache()?;
     let reusable = existing
         .then(|| cache.read_token(chosen.target.cache_key()).ok().flatten())
         .flatten()

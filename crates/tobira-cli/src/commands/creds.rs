@@ -75,7 +75,7 @@ pub fn credentials(
 ) -> Result<(Plan, Credentials), CliError> {
     let set = ctx.load_profiles()?;
     let plan = super::resolve(ctx, &set, &Flags { profile, region: None })?;
-    let home = ctx.home.clone().ok_or_else(|| CliError::new(Kind::Internal, "HOME is not set"))?;
+    let home = ctx.home_dir()?.to_path_buf();
     if let Some(c) = cached(&plan, &home, ctx.now) {
         return Ok((plan, c));
     }

@@ -310,9 +310,7 @@ pub fn run_login(
     no_browser: bool,
     out: &mut dyn Write,
 ) -> Result<tobira_cache::SsoToken, CliError> {
-    let cache = ctx
-        .sso_cache()
-        .ok_or_else(|| CliError::new(Kind::Internal, "HOME is not set, so there is no ~/.aws to write to"))?;
+    let cache = ctx.need_sso_cache()?;
     let browser = !no_browser && browser_available(ctx);
     let flow = if chosen.target.session.is_none() || use_device_code {
         Flow::Device
@@ -366,7 +364,7 @@ pub fn run_login(
 
 /// A token that works, refreshed if due, for commands that call the portal.
 fn token(ctx: &Context, chosen: &Chosen) -> Result<String, CliError> {
-    let cache = ctx.sso_cache().ok_or_else(|| CliError::new(Kind::Internal, "HOME is not set"))?;
+    let cache = ctx.need_sso_cache()?;
     let t = runtime()?.block_on(tobira_auth::valid_token(&chosen.target, &cache)).map_err(|e| auth_error(e, chosen))?;
     Ok(t.access_token.expose().to_string())
 }
@@ -462,7 +460,7 @@ fn remove_role_credentials(ctx: &Context, only: Option<Vec<String>>) -> usize {
 
 pub fn logout(ctx: &Context, sel: &Selection, all: bool, out: &mut dyn Write) -> Result<(), CliError> {
     let set = ctx.load_profiles()?;
-    let cache = ctx.sso_cache().ok_or_else(|| CliError::new(Kind::Internal, "HOME is not set"))?;
+    let cache = ctx.need_sso_cache()?;
     let rt = runtime()?;
     if all {
         let mut ended = 0;
@@ -538,7 +536,7 @@ pub fn logout(ctx: &Context, sel: &Selection, all: bool, out: &mut dyn Write) ->
 
 pub fn sessions(ctx: &Context, json_out: bool, out: &mut dyn Write) -> Result<(), CliError> {
     let set = ctx.load_profiles()?;
-    let cache = ctx.sso_cache().ok_or_else(|| CliError::new(Kind::Internal, "HOME is not set"))?;
+    let cache = ctx.need_sso_cache()?;
     // Every sso-session, and every legacy start URL used by a profile.
     let mut targets: Vec<(String, Option<String>, String)> = set
         .sso_sessions()
