@@ -39,6 +39,24 @@ pub enum Kind {
     Interrupted = 130,
 }
 
+impl Kind {
+    /// Every exit code, for the check that README.md documents each one.
+    pub const ALL: [Kind; 12] = [
+        Kind::Internal,
+        Kind::Usage,
+        Kind::ConfigFile,
+        Kind::ProfileNotFound,
+        Kind::InvalidProfile,
+        Kind::NoCredentials,
+        Kind::NeedsLogin,
+        Kind::Service,
+        Kind::Network,
+        Kind::CommandNotExecutable,
+        Kind::CommandNotFound,
+        Kind::Interrupted,
+    ];
+}
+
 #[derive(Debug)]
 pub struct CliError {
     pub kind: Kind,
@@ -304,5 +322,24 @@ pub fn auth_error(e: AuthError, chosen: &Chosen) -> CliError {
         AuthError::ChainedDuration { profile, .. } => CliError::new(Kind::InvalidProfile, e.to_string()).hint(format!(
             "a role assumed with role credentials (role chaining) lasts at most one hour: set `duration_seconds = 3600` or less in profile `{profile}`"
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Kind;
+
+    /// README.md's exit-code table lists exactly the codes tobira uses.
+    #[test]
+    fn the_readme_documents_every_exit_code() {
+        let readme = include_str!("../../../README.md");
+        let table = readme.split("## Exit codes").nth(1).and_then(|t| t.split("\n\n").nth(1)).unwrap();
+        let documented: Vec<u8> = table
+            .lines()
+            .filter_map(|l| l.strip_prefix("| ")?.split(' ').next()?.parse().ok())
+            .filter(|c| *c != 0)
+            .collect();
+        let used: Vec<u8> = Kind::ALL.iter().map(|k| *k as u8).collect();
+        assert_eq!(documented, used);
     }
 }
