@@ -30,8 +30,26 @@ pub struct ExecContext {
 /// How long an MFA session (GetSessionToken) lasts: AWS's default, 12 hours.
 const MFA_SESSION_SECONDS: i32 = 43_200;
 
+/// STS's region: the profile's, else `us-east-1` (as the AWS CLI signs).
+fn sts_region(plan: &Plan) -> String {
+    plan.region.as_ref().map_or(STS_DEFAULT_REGION.to_string(), |r| r.value.clone())
+}
+
+/// The region STS is called in when none is configured.
+pub const STS_DEFAULT_REGION: &str = "us-east-1";
+
+/// An STS call of this plan (for error messages).
+fn sts_call(plan: &Plan, operation: &'static str) -> crate::Call {
+    crate::Call::new(
+        crate::Service::Sts,
+        operation,
+        plan.endpoints.sts.as_ref().map(|e| e.value.as_str()),
+        &sts_region(plan),
+    )
+}
+
 fn sts_client(plan: &Plan, creds: &Credentials) -> aws_sdk_sts::Client {
-    let region = plan.region.as_ref().map_or("us-east-1".to_string(), |r| r.value.clone());
+    let region = sts_region(plan);
     let provider = aws_credential_types::Credentials::new(
         &creds.access_key_id,
         creds.secret_access_key.expose(),
@@ -172,7 +190,7 @@ async fn run_step(
                 .role_name(&s.role_name.value)
                 .send()
                 .await
-                .map_err(|e| service_error("GetRoleCredentials", e))?;
+                .map_err(|e| service_error(target.portal_call("GetRoleCredentials"), e))?;
             let rc = out
                 .role_credentials()
                 .ok_or_else(|| AuthError::Credentials("GetRoleCredentials returned nothing".into()))?;
@@ -208,7 +226,7 @@ async fn run_step(
             {
                 req = req.serial_number(&serial.value).token_code(mfa.code(&serial.value)?);
             }
-            let out = req.send().await.map_err(|e| match service_error("AssumeRole", e) {
+            let out = req.send().await.map_err(|e| match service_error(sts_call(plan, "AssumeRole"), e) {
                 AuthError::Service { code, message, .. } if message.contains("role chaining") => {
                     AuthError::ChainedDuration {
                         profile: a.profile.clone(),
@@ -253,7 +271,7 @@ async fn run_step(
                 .web_identity_token(token)
                 .send()
                 .await
-                .map_err(|e| service_error("AssumeRoleWithWebIdentity", e))?;
+                .map_err(|e| service_error(sts_call(plan, "AssumeRoleWithWebIdentity"), e))?;
             let arn = out.assumed_role_user().map(|u| u.arn().to_string()).unwrap_or_default();
             let c = out.credentials().ok_or_else(|| AuthError::Credentials("no credentials returned".into()))?;
             Ok(from_sts(c, arn.split(':').nth(4).map(str::to_string)))
@@ -325,7 +343,7 @@ async fn mfa_session(
         .duration_seconds(MFA_SESSION_SECONDS)
         .send()
         .await
-        .map_err(|e| service_error("GetSessionToken", e))?;
+        .map_err(|e| service_error(sts_call(plan, "GetSessionToken"), e))?;
     let c =
         out.credentials().ok_or_else(|| AuthError::Credentials("GetSessionToken returned no credentials".into()))?;
     let creds = from_sts(c, keys.account_id.clone());
@@ -386,8 +404,11 @@ pub fn run_process(profile: &str, command: &str) -> Result<Credentials, AuthErro
 
 /// STS GetCallerIdentity with these credentials: (account, ARN, user id).
 pub async fn caller_identity(plan: &Plan, c: &Credentials) -> Result<(String, String, String), AuthError> {
-    let out =
-        sts_client(plan, c).get_caller_identity().send().await.map_err(|e| service_error("GetCallerIdentity", e))?;
+    let out = sts_client(plan, c)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| service_error(sts_call(plan, "GetCallerIdentity"), e))?;
     Ok((
         out.account().unwrap_or_default().to_string(),
         out.arn().unwrap_or_default().to_string(),

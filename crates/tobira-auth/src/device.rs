@@ -47,7 +47,7 @@ pub(crate) async fn run(
         .start_url(&target.start_url)
         .send()
         .await
-        .map_err(|e| service_error("StartDeviceAuthorization", e))?;
+        .map_err(|e| service_error(target.oidc_call("StartDeviceAuthorization"), e))?;
     let device_code = auth.device_code().unwrap_or_default().to_string();
     let mut interval = Duration::from_secs(u64::try_from(auth.interval()).ok().filter(|i| *i > 0).unwrap_or(5));
     let deadline = tokio::time::Instant::now()
@@ -78,7 +78,7 @@ pub(crate) async fn run(
                     refresh_token: out.refresh_token().map(str::to_string),
                 });
             }
-            Err(e) => match service_error("CreateToken", e) {
+            Err(e) => match service_error(target.oidc_call("CreateToken"), e) {
                 AuthError::Service { code, message, .. } => (code, message),
                 other => return Err(other),
             },

@@ -12,6 +12,7 @@
 
 pub mod creds;
 pub mod device;
+mod failure;
 mod pkce;
 pub mod portal;
 
@@ -23,6 +24,9 @@ use tobira_cache::keys::{SsoKey, registration_file_name};
 use tobira_cache::token::format_time;
 use tobira_cache::{Freshness, Registration, SsoCache, SsoToken};
 use tobira_config::Secret;
+
+pub(crate) use failure::service_error;
+pub use failure::{Call, NetFailure, Service};
 
 /// The scope the AWS CLI registers PKCE clients with when none is configured.
 pub const DEFAULT_SCOPE: &str = "sso:account:access";
@@ -60,7 +64,17 @@ impl SsoTarget {
     }
 
     fn oidc_base(&self) -> String {
-        self.oidc_endpoint.clone().unwrap_or_else(|| format!("https://oidc.{}.amazonaws.com", self.region))
+        self.oidc_call("").url
+    }
+
+    /// An SSO OIDC call of this login (for error messages).
+    pub(crate) fn oidc_call(&self, operation: &'static str) -> Call {
+        Call::new(Service::SsoOidc, operation, self.oidc_endpoint.as_deref(), &self.region)
+    }
+
+    /// An SSO portal call of this login (for error messages).
+    pub(crate) fn portal_call(&self, operation: &'static str) -> Call {
+        Call::new(Service::Portal, operation, self.portal_endpoint.as_deref(), &self.region)
     }
 }
 
@@ -70,8 +84,10 @@ impl SsoTarget {
 pub enum AuthError {
     #[error("An error occurred ({code}) when calling the {operation} operation: {message}")]
     Service { operation: &'static str, code: String, message: String },
-    #[error("cannot reach {what}: {detail}")]
-    Network { what: String, detail: String },
+    /// No usable answer: the address could not be reached, or something other
+    /// than the service answered.
+    #[error("cannot use the {} endpoint {} ({}): {failure}", call.service.label(), call.url, call.operation)]
+    Network { call: Call, failure: NetFailure },
     #[error(
         "The pending authorization to retrieve an SSO token has expired. The login flow to retrieve an SSO token must be restarted."
     )]
@@ -104,30 +120,6 @@ impl AuthError {
             self,
             AuthError::NoToken(_) | AuthError::InvalidToken(_) | AuthError::Expired(_) | AuthError::PendingExpired
         ) || matches!(self, AuthError::Service { code, .. } if code == "UnauthorizedException")
-    }
-}
-
-/// Maps an SDK error (of either client: both use the smithy error types) to
-/// [`AuthError`], keeping the service's code and message.
-pub(crate) fn service_error<E, R>(operation: &'static str, e: aws_sdk_ssooidc::error::SdkError<E, R>) -> AuthError
-where
-    E: aws_sdk_ssooidc::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    use aws_sdk_ssooidc::error::{ProvideErrorMetadata, SdkError};
-    match &e {
-        SdkError::ServiceError(_) => AuthError::Service {
-            operation,
-            code: e.code().unwrap_or("Unknown").to_string(),
-            message: e.message().unwrap_or("").to_string(),
-        },
-        SdkError::TimeoutError(_) => {
-            AuthError::Network { what: format!("the {operation} endpoint"), detail: "the request timed out".into() }
-        }
-        SdkError::DispatchFailure(f) => {
-            AuthError::Network { what: format!("the {operation} endpoint"), detail: format!("{f:?}") }
-        }
-        _ => AuthError::Network { what: format!("the {operation} endpoint"), detail: e.to_string() },
     }
 }
 
@@ -219,7 +211,7 @@ async fn registration(
             .redirect_uris(format!("{redirect_base}/oauth/callback"))
             .issuer_url(&target.start_url);
     }
-    let out = req.send().await.map_err(|e| service_error("RegisterClient", e))?;
+    let out = req.send().await.map_err(|e| service_error(target.oidc_call("RegisterClient"), e))?;
     let reg = Registration {
         client_id: out.client_id().unwrap_or_default().to_string(),
         client_secret: Secret::new(out.client_secret().unwrap_or_default()),

@@ -175,7 +175,7 @@ pub(crate) async fn run(
         .redirect_uri(&redirect)
         .send()
         .await
-        .map_err(|e| match service_error("CreateToken", e) {
+        .map_err(|e| match service_error(target.oidc_call("CreateToken"), e) {
             AuthError::Service { code, .. } if code == "ExpiredTokenException" => AuthError::PendingExpired,
             other => other,
         })?;

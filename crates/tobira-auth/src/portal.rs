@@ -1,7 +1,7 @@
 //! SSO portal calls with a valid access token: every account, every role of
 //! an account (all pages), and logout.
 
-use crate::{AuthError, SsoTarget, portal_client, service_error as portal_error};
+use crate::{AuthError, SsoTarget, portal_client, service_error};
 
 /// An account the user can access.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,7 +24,7 @@ pub async fn accounts(target: &SsoTarget, token: &str) -> Result<Vec<Account>, A
             .set_next_token(next.take())
             .send()
             .await
-            .map_err(|e| portal_error("ListAccounts", e))?;
+            .map_err(|e| service_error(target.portal_call("ListAccounts"), e))?;
         for a in page.account_list() {
             out.push(Account {
                 id: a.account_id().unwrap_or_default().to_string(),
@@ -57,7 +57,7 @@ pub async fn roles(target: &SsoTarget, token: &str, account_id: &str) -> Result<
             .set_next_token(next.take())
             .send()
             .await
-            .map_err(|e| portal_error("ListAccountRoles", e))?;
+            .map_err(|e| service_error(target.portal_call("ListAccountRoles"), e))?;
         out.extend(page.role_list().iter().filter_map(|r| r.role_name().map(str::to_string)));
         match page.next_token() {
             Some(t) if !t.is_empty() => next = Some(t.to_string()),
@@ -70,6 +70,11 @@ pub async fn roles(target: &SsoTarget, token: &str, account_id: &str) -> Result<
 
 /// Ends the sign-in session on the server (best effort, like `aws sso logout`).
 pub async fn logout(target: &SsoTarget, token: &str) -> Result<(), AuthError> {
-    portal_client(target).logout().access_token(token).send().await.map_err(|e| portal_error("Logout", e))?;
+    portal_client(target)
+        .logout()
+        .access_token(token)
+        .send()
+        .await
+        .map_err(|e| service_error(target.portal_call("Logout"), e))?;
     Ok(())
 }

@@ -4,7 +4,11 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use tobira_config::{LoadError, ResolveError};
+use tobira_auth::{AuthError, Call, NetFailure, Service};
+use tobira_config::resolve::Endpoints;
+use tobira_config::{LoadError, Origin, ResolveError, Sourced};
+
+use crate::commands::sso::Chosen;
 
 /// Exit codes. Stable: scripts may depend on them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,8 +31,30 @@ pub enum Kind {
     Service = 8,
     /// 9: the service could not be reached.
     Network = 9,
+    /// 126: `tobira exec`: the command exists but cannot be run (as shells exit).
+    CommandNotExecutable = 126,
+    /// 127: `tobira exec`: the command does not exist (as shells exit).
+    CommandNotFound = 127,
     /// 130: cancelled at a prompt (Ctrl-C / Esc); nothing was written.
     Interrupted = 130,
+}
+
+impl Kind {
+    /// Every exit code, for the check that README.md documents each one.
+    pub const ALL: [Kind; 12] = [
+        Kind::Internal,
+        Kind::Usage,
+        Kind::ConfigFile,
+        Kind::ProfileNotFound,
+        Kind::InvalidProfile,
+        Kind::NoCredentials,
+        Kind::NeedsLogin,
+        Kind::Service,
+        Kind::Network,
+        Kind::CommandNotExecutable,
+        Kind::CommandNotFound,
+        Kind::Interrupted,
+    ];
 }
 
 #[derive(Debug)]
@@ -106,5 +132,214 @@ impl From<ResolveError> for CliError {
             err = err.hint(h);
         }
         err
+    }
+}
+
+/// A word as a POSIX shell reads it: as is when safe, else single-quoted.
+pub fn shell_word(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.@+/:=,".contains(c)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// The profiles that exist (`` `a`, `b` ``, at most ten named) and how to
+/// choose one, for errors raised when nothing selected a profile. `None`
+/// when there is none.
+pub fn choose_a_profile(names: &[String]) -> Option<(String, String)> {
+    const SHOWN: usize = 10;
+    let first = names.first()?;
+    let mut list: Vec<String> = names.iter().take(SHOWN).map(|n| format!("`{n}`")).collect();
+    if names.len() > SHOWN {
+        list.push(format!("and {} more (`tobira profiles` lists them)", names.len() - SHOWN));
+    }
+    let word = shell_word(first);
+    Some((
+        list.join(", "),
+        format!(
+            "choose one with `--profile {word}`, or for every command in this shell with `export AWS_PROFILE={word}`"
+        ),
+    ))
+}
+
+/// Where the addresses of the services a command calls come from: what a
+/// network error needs to say where to look.
+#[derive(Clone, Debug, Default)]
+pub struct Addresses {
+    /// Endpoint overrides and their origins (`AWS_ENDPOINT_URL_*`, `endpoint_url`).
+    pub endpoints: Endpoints,
+    /// Where the SSO region was set, as users read it (`` `sso_region` at ~/.aws/config:9 ``).
+    pub sso_region_from: Option<String>,
+    /// The region STS is called in, and where it is set (`None`: tobira's default).
+    pub region: Option<Sourced<String>>,
+}
+
+impl Addresses {
+    fn overridden(&self, service: Service) -> Option<&Sourced<String>> {
+        match service {
+            Service::SsoOidc => self.endpoints.sso_oidc.as_ref(),
+            Service::Portal => self.endpoints.sso.as_ref(),
+            Service::Sts => self.endpoints.sts.as_ref(),
+        }
+    }
+
+    /// Where the default endpoint's region comes from.
+    fn region_from(&self, service: Service) -> String {
+        match service {
+            Service::SsoOidc | Service::Portal => {
+                self.sso_region_from.clone().unwrap_or_else(|| "the SSO region".to_string())
+            }
+            Service::Sts => match &self.region {
+                Some(r) => match &r.origin {
+                    Origin::Env { var } => format!("`{var}`"),
+                    Origin::Flag { flag } => format!("`{flag}`"),
+                    o @ (Origin::ConfigFile { .. } | Origin::CredentialsFile { .. }) => format!("`region` at {o}"),
+                    Origin::Default => "the default region".to_string(),
+                },
+                None => format!(
+                    "no region is configured, so tobira uses `{}`; set one with `region = …` in the profile or `--region`",
+                    tobira_auth::creds::STS_DEFAULT_REGION
+                ),
+            },
+        }
+    }
+}
+
+/// A call that got no usable answer: what could not be reached, why, where
+/// its address came from and what to do (exit 9; exit 5 for an address that
+/// is not a URL). Never the SDK's `Debug` text.
+fn network(call: &Call, failure: &NetFailure, addresses: &Addresses) -> CliError {
+    let label = call.service.label();
+    let url = &call.url;
+    let configured = addresses.overridden(call.service);
+    // Where the address came from, and how to stop using it.
+    let (from, undo) = match configured.map(|c| &c.origin) {
+        Some(Origin::Env { var }) => {
+            let scope = if var == "AWS_ENDPOINT_URL" { ", which applies to every AWS service" } else { "" };
+            (format!("the address comes from `{var}`{scope}"), format!("`unset {var}` to use AWS's own endpoint"))
+        }
+        Some(o @ (Origin::ConfigFile { .. } | Origin::CredentialsFile { .. })) => (
+            format!("the address comes from `endpoint_url` at {o}"),
+            format!("remove that line ({o}) to use AWS's own endpoint"),
+        ),
+        Some(o) => (format!("the address comes from {o}"), "remove that setting".to_string()),
+        None => (
+            format!(
+                "`{url}` is AWS's {label} endpoint for region `{}` ({})",
+                call.region,
+                addresses.region_from(call.service)
+            ),
+            String::new(),
+        ),
+    };
+    let op = call.operation;
+    let message = match failure {
+        NetFailure::NotTheService { status, content_type } => {
+            let ct = content_type.as_deref().map(|c| format!(" ({c})")).unwrap_or_default();
+            format!(
+                "the {label} endpoint `{url}` ({op}) answered HTTP {status}{ct}, which is not an answer of the {label} service"
+            )
+        }
+        NetFailure::Refused => format!(
+            "cannot reach the {label} endpoint `{url}` ({op}): the connection to {} was refused (nothing is listening there)",
+            call.authority()
+        ),
+        NetFailure::Dns => format!(
+            "cannot reach the {label} endpoint `{url}` ({op}): the host name `{}` does not resolve (DNS)",
+            call.host()
+        ),
+        NetFailure::Timeout => format!(
+            "cannot reach the {label} endpoint `{url}` ({op}): {} did not answer in time (timed out, after retries)",
+            call.authority()
+        ),
+        NetFailure::Connection(why) => {
+            format!("cannot reach the {label} endpoint `{url}` ({op}): the connection failed: {why}")
+        }
+        NetFailure::Request(why) => format!("cannot call the {label} endpoint `{url}` ({op}): {why}"),
+        NetFailure::BadUrl => {
+            let fix = if undo.is_empty() { String::new() } else { format!(", or {undo}") };
+            return CliError::new(Kind::InvalidProfile, format!("the {label} endpoint `{url}` is not a valid URL"))
+                .hint(from)
+                .hint(format!(
+                    "write a full URL with its scheme, such as `https://{}` or `http://127.0.0.1:8080`{fix}",
+                    call.host()
+                ));
+        }
+    };
+    let fix = match (configured.is_some(), failure) {
+        (true, NetFailure::NotTheService { .. }) => {
+            format!("point it at the {label} service (tobira-idc prints its address when it starts), or {undo}")
+        }
+        (true, _) => format!("start the server it names, correct the address, or {undo}"),
+        (false, NetFailure::Dns) => {
+            "check the region name, and that this machine can resolve names (network, VPN, DNS)".to_string()
+        }
+        (false, NetFailure::NotTheService { .. }) => {
+            "something between this machine and AWS answered instead (a captive portal or a firewall); check the network"
+                .to_string()
+        }
+        (false, _) => "check the network connection (or a firewall) and run the command again".to_string(),
+    };
+    CliError::new(Kind::Network, message).hint(from).hint(fix)
+}
+
+/// An [`AuthError`] with the command that fixes it.
+pub fn auth_error(e: AuthError, chosen: &Chosen) -> CliError {
+    let login = chosen.target.login_command(chosen.profile.as_deref());
+    match &e {
+        AuthError::NoToken(_) | AuthError::InvalidToken(_) | AuthError::Expired(_) => {
+            let mut err = CliError::new(Kind::NeedsLogin, format!("Error loading SSO Token: {e}")).hint(format!("sign in with `{login}`"));
+            if chosen.target.session.is_none() {
+                let p = chosen.profile.as_deref().unwrap_or("default");
+                err = err.hint(format!(
+                    "this profile uses the legacy SSO format, whose sign-ins cannot be refreshed; move it to an sso-session with `tobira configure sso --profile {p} --sso-session {p} --start-url {} --sso-region {}`",
+                    chosen.target.start_url, chosen.target.region
+                ));
+            }
+            err
+        }
+        AuthError::Service { code, .. } if code == "UnauthorizedException" => CliError::new(
+            Kind::NeedsLogin,
+            "The SSO session associated with this profile has expired or is otherwise invalid.",
+        )
+        .hint(format!("sign in again with `{login}`")),
+        AuthError::PendingExpired | AuthError::StateMismatch | AuthError::AuthorizationFailed(_) => {
+            CliError::new(Kind::NeedsLogin, e.to_string()).hint(format!("start again with `{login}`"))
+        }
+        AuthError::Callback(_) => CliError::new(Kind::NeedsLogin, e.to_string())
+            .hint(format!("use the device code flow, which needs no local listener: `{login} --use-device-code`")),
+        AuthError::Service { code, .. } if code == "InvalidRequestException" || code == "InvalidGrantException" => {
+            CliError::new(Kind::Service, e.to_string()).hint(format!(
+                "check `sso_start_url` and `sso_region` ({}, {}): a wrong SSO region is the usual cause (\"Invalid grant provided\")",
+                chosen.target.start_url, chosen.target.region
+            ))
+        }
+        AuthError::Service { .. } => CliError::new(Kind::Service, e.to_string()),
+        AuthError::Network { call, failure } => network(call, failure, &chosen.addresses),
+        AuthError::Cache(_) => CliError::new(Kind::Internal, e.to_string()),
+        AuthError::Credentials(_) => CliError::new(Kind::NoCredentials, e.to_string()),
+        AuthError::ChainedDuration { profile, .. } => CliError::new(Kind::InvalidProfile, e.to_string()).hint(format!(
+            "a role assumed with role credentials (role chaining) lasts at most one hour: set `duration_seconds = 3600` or less in profile `{profile}`"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Kind;
+
+    /// README.md's exit-code table lists exactly the codes tobira uses.
+    #[test]
+    fn the_readme_documents_every_exit_code() {
+        let readme = include_str!("../../../README.md");
+        let table = readme.split("## Exit codes").nth(1).and_then(|t| t.split("\n\n").nth(1)).unwrap();
+        let documented: Vec<u8> = table
+            .lines()
+            .filter_map(|l| l.strip_prefix("| ")?.split(' ').next()?.parse().ok())
+            .filter(|c| *c != 0)
+            .collect();
+        let used: Vec<u8> = Kind::ALL.iter().map(|k| *k as u8).collect();
+        assert_eq!(documented, used);
     }
 }

@@ -3,7 +3,7 @@
 //! libraries below it receive snapshots.
 
 mod commands;
-mod error;
+pub(crate) mod error;
 
 use std::ffi::OsString;
 use std::io::{self, Write};
@@ -63,15 +63,15 @@ enum Command {
         #[arg(long, value_name = "CODE")]
         mfa_code: Option<String>,
     },
-    /// Run a command with a profile's credentials and region in its environment
+    /// Run a command (or your shell) with a profile's credentials and region in its environment
     Exec {
         #[arg(long, value_name = "CODE")]
         mfa_code: Option<String>,
         /// Allow running inside another `tobira exec`
         #[arg(long)]
         nested: bool,
-        /// The command and its arguments, after `--`
-        #[arg(last = true, required = true)]
+        /// The command and its arguments, after `--` (none: your shell, `$SHELL`, else /bin/sh)
+        #[arg(last = true)]
         command: Vec<String>,
     },
     /// Who the credentials of a profile are (STS GetCallerIdentity), and how long they last
@@ -97,6 +97,9 @@ enum Command {
         /// Print the URL instead of opening a browser
         #[arg(long)]
         no_browser: bool,
+        /// Sign in again even if the cached sign-in is still valid (e.g. after it was revoked)
+        #[arg(long)]
+        force: bool,
     },
     /// Sign out: end the session on the server, remove its token and the role credentials cached from it
     Logout {
@@ -178,19 +181,55 @@ pub struct Context {
 }
 
 impl Context {
-    #[allow(clippy::disallowed_methods)] // the one place that reads the environment
+    #[allow(clippy::disallowed_methods)] // the one place that reads the environment and the clock
     pub fn from_process() -> Context {
-        let env = Env::from_pairs(
-            std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
-        );
+        let vars: Vec<(String, String)> =
+            std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect();
+        // Without HOME, std's home_dir asks the password database (getpwuid_r).
+        let account_home = || std::env::home_dir().and_then(|p| p.into_os_string().into_string().ok());
+        Context::from_vars(vars, account_home, jiff::Timestamp::now())
+    }
+
+    /// A context from these variables. Without `HOME` (or with an empty one),
+    /// `~` is the account's home directory from `account_home` (the password
+    /// database), as Python's `os.path.expanduser` and so the AWS CLI do; the
+    /// snapshot then holds that `HOME`, so every path below agrees.
+    pub fn from_vars(
+        mut vars: Vec<(String, String)>,
+        account_home: impl FnOnce() -> Option<String>,
+        now: jiff::Timestamp,
+    ) -> Context {
+        if !vars.iter().any(|(k, v)| k == "HOME" && !v.is_empty())
+            && let Some(home) = account_home().filter(|h| !h.is_empty())
+        {
+            vars.retain(|(k, _)| k != "HOME");
+            vars.push(("HOME".to_string(), home));
+        }
+        let env = Env::from_pairs(vars);
         let paths = Paths::locate(&env);
         let home = env.get("HOME").map(PathBuf::from);
-        Context { env, paths, home, now: jiff::Timestamp::now() }
+        Context { env, paths, home, now }
+    }
+
+    /// The home directory, or an error saying how to give one.
+    pub fn home_dir(&self) -> Result<&Path, CliError> {
+        self.home.as_deref().ok_or_else(|| {
+            CliError::new(
+                Kind::Internal,
+                "there is no home directory: HOME is not set and this account has none in the password database",
+            )
+            .hint("set it, e.g. `export HOME=/path/to/home`; ~/.aws lives there")
+        })
     }
 
     /// `~/.aws/sso/cache` (always under the home directory, as for the AWS CLI).
     pub fn sso_cache(&self) -> Option<tobira_cache::SsoCache> {
         self.home.as_deref().map(tobira_cache::SsoCache::in_home)
+    }
+
+    /// [`Context::sso_cache`], or the error saying there is no home directory.
+    pub fn need_sso_cache(&self) -> Result<tobira_cache::SsoCache, CliError> {
+        Ok(tobira_cache::SsoCache::in_home(self.home_dir()?))
     }
 
     /// A path as users write it: `~/.aws/config` when under `$HOME`.
@@ -240,9 +279,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>, ctx: &Context) -> ExitCode 
         Command::Profile { command: ProfileCommand::Show { name, json } } => {
             commands::profile_show::run(ctx, name.or(cli.global.profile), cli.global.region, json, &mut out)
         }
-        Command::Login { sso_session, use_device_code, no_browser } => {
+        Command::Login { sso_session, use_device_code, no_browser, force } => {
             let sel = commands::sso::Selection { profile: cli.global.profile, sso_session };
-            commands::sso::login(ctx, &sel, use_device_code, no_browser, &mut out)
+            commands::sso::login(ctx, &sel, use_device_code, no_browser, force, &mut out)
         }
         Command::Logout { sso_session, all } => {
             let sel = commands::sso::Selection { profile: cli.global.profile, sso_session };
@@ -302,5 +341,36 @@ pub(crate) fn emit(out: &mut dyn Write, text: &str) -> Result<(), CliError> {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(CliError::new(Kind::Internal, format!("cannot write the output: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(vars: &[(&str, &str)], account: Option<&str>) -> Context {
+        let vars = vars.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect();
+        Context::from_vars(vars, || account.map(str::to_string), jiff::Timestamp::UNIX_EPOCH)
+    }
+
+    #[test]
+    fn home_falls_back_to_the_accounts_home_directory() {
+        let c = ctx(&[], Some("/home/alice"));
+        assert_eq!(c.home.as_deref(), Some(Path::new("/home/alice")));
+        assert_eq!(c.paths.config.value, Path::new("/home/alice/.aws/config"));
+        assert_eq!(c.paths.credentials.value, Path::new("/home/alice/.aws/credentials"));
+        assert_eq!(c.display_path(&c.paths.config.value), Path::new("~/.aws/config"));
+        // An empty HOME is no home either.
+        assert_eq!(ctx(&[("HOME", "")], Some("/home/alice")).home.as_deref(), Some(Path::new("/home/alice")));
+        // HOME, when set, wins.
+        assert_eq!(ctx(&[("HOME", "/tmp/h")], Some("/home/alice")).home.as_deref(), Some(Path::new("/tmp/h")));
+        // Neither: no home, and a message that says how to give one.
+        let none = ctx(&[], None);
+        assert_eq!(none.home, None);
+        let e = none.home_dir().unwrap_err();
+        assert_eq!(
+            e.render(),
+            "error: there is no home directory: HOME is not set and this account has none in the password database\n\nhint: set it, e.g. `export HOME=/path/to/home`; ~/.aws lives there\n"
+        );
     }
 }

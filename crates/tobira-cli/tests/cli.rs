@@ -265,3 +265,192 @@ fn profile_show_reports_the_cached_sso_token() {
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["sso_token"]["status"], "invalid");
 }
+
+#[test]
+fn no_profile_selected_lists_the_profiles_and_how_to_choose() {
+    // What `tobira configure sso` leaves: named profiles, no `default`.
+    let t = TestEnv::new();
+    t.write_config(
+        "[profile ReadOnly-111111111111]\nsso_session = my-sso\nsso_account_id = 111111111111\nsso_role_name = ReadOnly\n\
+         [sso-session my-sso]\nsso_start_url = https://d-1234567890.awsapps.com/start\nsso_region = us-east-1\n\
+         [profile \"a team\"]\nregion = eu-west-1\n",
+    )
+    .write_credentials(CREDENTIALS);
+    for cmd in [&["whoami"][..], &["export"], &["profile", "show"], &["exec", "--", "true"]] {
+        let r = tobira(&t, cmd);
+        assert_eq!(r.code, Some(6), "{cmd:?}: {r:?}");
+        assert_eq!(
+            r.stderr,
+            "error: Unable to locate credentials: no profile is selected (no `--profile`, no `AWS_PROFILE`) and there is no `default` profile\n\
+             \nhint: the profiles that exist are `ReadOnly-111111111111`, `a team`, `iam-user`\n\
+             \nhint: choose one with `--profile ReadOnly-111111111111`, or for every command in this shell with `export AWS_PROFILE=ReadOnly-111111111111`\n",
+            "{cmd:?}"
+        );
+    }
+    let r = tobira(&t, &["credential-process"]);
+    assert_eq!(r.code, Some(6), "{r:?}");
+    assert_eq!(
+        r.stderr,
+        "tobira: Unable to locate credentials: no profile is selected (no `--profile`, no `AWS_PROFILE`) and there is no `default` profile (the profiles that exist are `ReadOnly-111111111111`, `a team`, `iam-user`; choose one with `--profile ReadOnly-111111111111`, or for every command in this shell with `export AWS_PROFILE=ReadOnly-111111111111`)\n"
+    );
+
+    // A name a shell would split is quoted in the commands shown.
+    let t = TestEnv::new();
+    t.write_config("[profile \"a team\"]\nregion = eu-west-1\n");
+    let r = tobira(&t, &["whoami"]);
+    assert_eq!(r.code, Some(6), "{r:?}");
+    assert!(
+        r.stderr.ends_with(
+            "\nhint: the profile that exists is `a team`\n\nhint: choose one with `--profile 'a team'`, or for every command in this shell with `export AWS_PROFILE='a team'`\n"
+        ),
+        "{}",
+        r.stderr
+    );
+
+    // A `default` without credentials: set it up, or use another profile.
+    let r = tobira(&sample(), &["whoami"]);
+    assert_eq!(r.code, Some(6), "{r:?}");
+    assert_eq!(
+        r.stderr,
+        "error: Unable to locate credentials\n\
+         \nhint: profile `default` has no credentials configured; set one up with `tobira configure sso`\n\
+         \nhint: or use another profile (`ReadOnly-111111111111`, `admin`, `broken`, `iam-user`): choose one with `--profile ReadOnly-111111111111`, or for every command in this shell with `export AWS_PROFILE=ReadOnly-111111111111`\n"
+    );
+
+    // No profile at all: nothing to list, set one up.
+    let r = tobira(&TestEnv::new(), &["whoami"]);
+    assert_eq!(r.code, Some(6), "{r:?}");
+    assert_eq!(
+        r.stderr,
+        "error: Unable to locate credentials\n\nhint: profile `default` has no credentials configured; set one up with `tobira configure sso`\n"
+    );
+
+    // Signing in with legacy SSO profiles only (no sso-session): which ones.
+    let t = TestEnv::new();
+    t.write_config(
+        "[profile old-a]\nsso_start_url = https://d-1.awsapps.com/start\nsso_region = us-east-1\nsso_account_id = 1\nsso_role_name = R\n\
+         [profile old-b]\nsso_start_url = https://d-2.awsapps.com/start\nsso_region = us-east-1\nsso_account_id = 1\nsso_role_name = R\n\
+         [profile keys]\nregion = eu-west-1\n",
+    );
+    let r = tobira(&t, &["login"]);
+    assert_eq!(r.code, Some(5), "{r:?}");
+    assert_eq!(
+        r.stderr,
+        "error: no SSO login is selected (no `--profile`, no `--sso-session`, no `AWS_PROFILE`) and there is no `default` profile\n\
+         \nhint: the SSO profiles that exist are `old-a`, `old-b`\n\
+         \nhint: choose one with `--profile old-a`, or for every command in this shell with `export AWS_PROFILE=old-a`\n"
+    );
+}
+
+#[test]
+fn a_chain_5000_profiles_deep_ends_in_an_error() {
+    let t = TestEnv::new();
+    let mut config = String::new();
+    for i in 0..5000 {
+        config.push_str(&format!(
+            "[profile p{i}]\nrole_arn = arn:aws:iam::123456789012:role/R{i}\nsource_profile = p{}\n",
+            i + 1
+        ));
+    }
+    t.write_config(&config).write_credentials(
+        "[p5000]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
+    );
+    let expected = "error: The source_profile chain of profile \"p0\" is longer than 100 profiles (it still goes on at profile \"p100\").\n\
+        \nhint: a chain this long is a mistake (a generated file, or profiles pointing at the next one by accident): point `source_profile` at ~/.aws/config:303, or one before it, at a profile with credentials (keys, `sso_session` + account + role, or `credential_process`)\n";
+    for cmd in [&["profile", "show", "p0"][..], &["whoami", "--profile", "p0"], &["export", "--profile", "p0"]] {
+        let r = tobira(&t, cmd);
+        assert_eq!(r.code, Some(5), "{cmd:?}: {r:?}");
+        assert_eq!(r.stderr, expected, "{cmd:?}");
+    }
+    // Every profile is listed; those too deep are marked broken.
+    let r = tobira(&t, &["profiles"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(
+        r.stdout.ends_with("\n4900 profiles cannot give credentials; `tobira profile show NAME` explains why.\n"),
+        "{}",
+        &r.stdout[r.stdout.len().saturating_sub(300)..]
+    );
+    // 100 hops deep is still a chain.
+    let r = tobira(&t, &["profile", "show", "p4900"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+}
+
+#[test]
+fn exec_starts_the_shell_without_a_command_and_exits_127_or_126() {
+    let mut t = sample();
+    // No command: $SHELL with the profile's credentials (here reading a script on stdin).
+    t.env("SHELL", "/bin/sh");
+    let mut cmd = t.command(TOBIRA);
+    cmd.args(["exec", "--profile", "iam-user"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    std::io::Write::write_all(
+        &mut child.stdin.take().unwrap(),
+        b"echo \"$AWS_ACCESS_KEY_ID|$AWS_REGION|$TOBIRA_EXEC_PROFILE\"; exit 7\n",
+    )
+    .unwrap();
+    let r: Run = child.wait_with_output().unwrap().into();
+    assert_eq!(r.code, Some(7), "{r:?}");
+    assert_eq!(r.stdout, "AKIAIOSFODNN7EXAMPLE|eu-west-1|iam-user\n");
+    assert_eq!(r.stderr, "Starting /bin/sh with the credentials of profile `iam-user`; `exit` returns here.\n");
+
+    // A command that does not exist: 127, before any credentials are fetched.
+    let r = tobira(&t, &["exec", "--profile", "admin", "--", "no-such-command-tobira"]);
+    assert_eq!(r.code, Some(127), "{r:?}");
+    assert_eq!(
+        r.stderr,
+        "error: cannot run `no-such-command-tobira`: command not found (searched the directories in `PATH`)\n\
+         \nhint: check the spelling, or give its full path: `tobira exec -- /path/to/no-such-command-tobira`\n"
+    );
+    let r = tobira(&t, &["exec", "--profile", "iam-user", "--", "./missing.sh"]);
+    assert_eq!(r.code, Some(127), "{r:?}");
+    assert_eq!(
+        r.stderr,
+        "error: cannot run `./missing.sh`: no such file\n\nhint: check the path (a relative path starts from the current directory)\n"
+    );
+    // Not executable: 126.
+    t.write(&t.home().join("script.sh"), "echo hi\n");
+    let r = tobira(&t, &["exec", "--profile", "iam-user", "--", "./script.sh"]);
+    assert_eq!(r.code, Some(126), "{r:?}");
+    assert_eq!(
+        r.stderr,
+        "error: cannot run `./script.sh`: it is not executable (permission denied)\n\
+         \nhint: make it executable with `chmod +x ./script.sh`, or run it through its interpreter: `tobira exec -- sh ./script.sh`\n"
+    );
+    let r = tobira(&t, &["exec", "--profile", "iam-user", "--", "/"]);
+    assert_eq!(r.code, Some(126), "{r:?}");
+    assert_eq!(r.stderr, "error: cannot run `/`: it is a directory\n\nhint: give the path of a program inside it\n");
+    // A $SHELL that is not installed.
+    t.env("SHELL", "/no/such/shell");
+    let r = tobira(&t, &["exec", "--profile", "iam-user"]);
+    assert_eq!(r.code, Some(127), "{r:?}");
+    assert_eq!(
+        r.stderr,
+        "error: cannot run your shell `/no/such/shell` (from `SHELL`): no such file\n\
+         \nhint: set `SHELL` to an installed shell, or give the command to run: `tobira exec -- bash`\n"
+    );
+}
+
+#[test]
+fn without_home_the_accounts_home_directory_is_used() {
+    // As Python's expanduser (and so the AWS CLI): no HOME → the password
+    // database's home. The files are given by path so the real ~/.aws is not
+    // read; the SSO cache path (a name no real cache holds) shows which home
+    // tobira found: a path under it prints as `~/…`.
+    let t = TestEnv::new();
+    let session = format!("tobira-test-no-home-{}", std::process::id());
+    t.write_config(&format!(
+        "[profile dev]\nsso_session = {session}\nsso_account_id = 111111111111\nsso_role_name = ReadOnly\n\
+         [sso-session {session}]\nsso_start_url = https://d-1234567890.awsapps.com/start\nsso_region = us-east-1\n"
+    ));
+    let mut cmd = t.command(TOBIRA);
+    cmd.env_remove("HOME")
+        .env("AWS_CONFIG_FILE", t.config_path())
+        .env("AWS_SHARED_CREDENTIALS_FILE", t.credentials_path())
+        .args(["profile", "show", "dev"]);
+    let r = run(cmd);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(r.stdout.contains("\nSSO token: not logged in (no cached token)\n  ~/.aws/sso/cache/"), "{}", r.stdout);
+}

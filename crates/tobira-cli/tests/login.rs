@@ -144,8 +144,27 @@ async fn pkce_login_through_a_browser_and_device_fallback_without_one() {
     assert_eq!(r.code, Some(0), "{r:?}");
     assert!(r.stdout.starts_with("No browser can be opened here: using the device code flow.\n"), "{}", r.stdout);
 
-    with_fake_browser(&mut t);
+    // Still signed in: nothing to do, and no call to the service.
+    let token =
+        tobira_cache::SsoCache::in_home(t.home()).read_token(tobira_cache::SsoKey::Session("corp")).unwrap().unwrap();
+    let calls = s.idc.count("StartDeviceAuthorization") + s.idc.count("CreateToken") + s.idc.count("RegisterClient");
     let r = tobira(&t, &["login", "--sso-session", "corp"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(
+        r.stdout,
+        format!(
+            "Already signed in to sso-session corp: the sign-in is valid until {}. Nothing to do.\nTo sign in again anyway (for example after it was revoked), run `tobira login --sso-session corp --force`.\n",
+            tobira_cache::token::format_time(token.expires_at)
+        )
+    );
+    assert_eq!(
+        s.idc.count("StartDeviceAuthorization") + s.idc.count("CreateToken") + s.idc.count("RegisterClient"),
+        calls
+    );
+
+    // --force signs in again, here through the browser.
+    with_fake_browser(&mut t);
+    let r = tobira(&t, &["login", "--sso-session", "corp", "--force"]);
     assert_eq!(r.code, Some(0), "{r:?}");
     assert!(r.stdout.starts_with("Attempting to open your default browser."), "{}", r.stdout);
     assert!(r.stdout.contains(&format!("{}/authorize?response_type=code&client_id=", s.url)), "{}", r.stdout);

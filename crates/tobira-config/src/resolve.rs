@@ -235,6 +235,12 @@ pub enum ResolveError {
     EmptyCredentialProcess { profile: String, origin: Origin },
     #[error("Unable to locate credentials")]
     NoCredentials { profile: String },
+    /// A `source_profile` chain longer than [`MAX_CHAIN`] profiles (botocore
+    /// gives up with Python's RecursionError well before a thousand).
+    #[error(
+        "The source_profile chain of profile \"{profile}\" is longer than {limit} profiles (it still goes on at profile \"{at}\")."
+    )]
+    ChainTooLong { profile: String, at: String, origin: Origin, limit: usize },
 }
 
 impl ResolveError {
@@ -302,6 +308,9 @@ impl ResolveError {
             ResolveError::NoCredentials { profile } => {
                 format!("profile `{profile}` has no credentials configured; set one up with `tobira configure sso`")
             }
+            ResolveError::ChainTooLong { origin, .. } => format!(
+                "a chain this long is a mistake (a generated file, or profiles pointing at the next one by accident): point `source_profile` at {origin}, or one before it, at a profile with credentials (keys, `sso_session` + account + role, or `credential_process`)"
+            ),
         })
     }
 }
@@ -471,6 +480,10 @@ fn endpoint(
 
 const CREDENTIAL_SOURCES: [&str; 3] = ["Environment", "Ec2InstanceMetadata", "EcsContainer"];
 
+/// The most `source_profile` hops a chain may have. Real chains have a few;
+/// the limit keeps a generated or mistaken chain from exhausting the stack.
+pub const MAX_CHAIN: usize = 100;
+
 struct Chain<'a> {
     set: &'a ProfileSet,
     env: &'a Env,
@@ -628,6 +641,14 @@ impl<'a> Chain<'a> {
             (None, Some(cs)) => self.credential_source(name, cs)?,
             (Some(sp), None) => {
                 self.validate_source_profile(name, sp)?;
+                if self.visited.len() > MAX_CHAIN {
+                    return Err(ResolveError::ChainTooLong {
+                        profile: self.visited.first().cloned().unwrap_or_else(|| name.to_string()),
+                        at: name.to_string(),
+                        origin: sp.origin.clone(),
+                        limit: MAX_CHAIN,
+                    });
+                }
                 self.visited.push(sp.value.clone());
                 self.resolve_source_profile(&sp.value)?
             }
@@ -793,6 +814,45 @@ pub fn profile_kind(set: &ProfileSet, block: &Block) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `[profile p0]` → p1 → … → `p{hops}`, which has keys.
+    fn chain_of(hops: usize) -> ProfileSet {
+        let mut config = String::new();
+        for i in 0..hops {
+            config.push_str(&format!(
+                "[profile p{i}]\nrole_arn = arn:aws:iam::1:role/R{i}\nsource_profile = p{}\n",
+                i + 1
+            ));
+        }
+        let credentials = format!("[p{hops}]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = s\n");
+        ProfileSet::from_bytes(
+            std::path::Path::new("~/.aws/config"),
+            Some(config.as_bytes()),
+            std::path::Path::new("~/.aws/credentials"),
+            Some(credentials.as_bytes()),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn long_chains_end_in_an_error_not_a_stack_overflow() {
+        let flags = |p: &str| Flags { profile: Some(p.into()), region: None };
+        let env = Env::default();
+        let plan = resolve(&chain_of(MAX_CHAIN), &env, &flags("p0")).unwrap();
+        assert_eq!(plan.steps.len(), MAX_CHAIN + 1, "a chain of exactly the limit resolves");
+        let set = chain_of(5000);
+        let e = resolve(&set, &env, &flags("p0")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "The source_profile chain of profile \"p0\" is longer than 100 profiles (it still goes on at profile \"p100\")."
+        );
+        assert_eq!(
+            e.hint().unwrap(),
+            "a chain this long is a mistake (a generated file, or profiles pointing at the next one by accident): point `source_profile` at ~/.aws/config:303, or one before it, at a profile with credentials (keys, `sso_session` + account + role, or `credential_process`)"
+        );
+        // Deeper in the file, the same chain is short enough.
+        assert_eq!(resolve(&set, &env, &flags("p4950")).unwrap().steps.len(), 51);
+    }
 
     #[test]
     fn python_int() {

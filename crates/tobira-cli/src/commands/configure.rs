@@ -8,7 +8,8 @@ use std::io::{IsTerminal, Write};
 use tobira_auth::SsoTarget;
 use tobira_config::{FileKind, Target, edit_file};
 
-use super::sso::{Chosen, auth_error, run_login, runtime};
+use super::sso::{Chosen, run_login, runtime};
+use crate::error::{Addresses, auth_error};
 use crate::{CliError, Context, Kind, emit};
 
 /// Answers given as flags.
@@ -311,13 +312,18 @@ pub fn sso(
             scopes: scopes
                 .as_ref()
                 .map(|s| s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(str::to_string).collect()),
-            oidc_endpoint: endpoints.sso_oidc.map(|e| e.value),
-            portal_endpoint: endpoints.sso.map(|e| e.value),
+            oidc_endpoint: endpoints.sso_oidc.as_ref().map(|e| e.value.clone()),
+            portal_endpoint: endpoints.sso.as_ref().map(|e| e.value.clone()),
         },
         profile: profile_flag.clone(),
+        addresses: Addresses {
+            endpoints,
+            sso_region_from: Some("the SSO region given to `configure sso`".to_string()),
+            region: None,
+        },
     };
     // An existing session with a usable token is reused; otherwise sign in.
-    let cache = ctx.sso_cache().ok_or_else(|| CliError::new(Kind::Internal, "HOME is not set"))?;
+    let cache = ctx.need_sso_cache()?;
     let reusable = existing
         .then(|| cache.read_token(chosen.target.cache_key()).ok().flatten())
         .flatten()

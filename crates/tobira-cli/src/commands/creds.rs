@@ -7,9 +7,10 @@ use jiff::Timestamp;
 use tobira_auth::AuthError;
 use tobira_auth::creds::{ExecContext, MfaPrompt, cached, execute, human, iso};
 use tobira_cache::Credentials;
-use tobira_config::{FileKind, Flags, Plan, Target, edit_file, resolve};
+use tobira_config::{FileKind, Flags, Plan, Target, edit_file};
 
-use super::sso::{auth_error, runtime, sso_chosen};
+use super::sso::{runtime, sso_chosen};
+use crate::error::auth_error;
 use crate::{CliError, Context, Kind, emit};
 
 /// `Enter MFA code for <serial>: ` on the terminal (even when stdout is a
@@ -73,8 +74,8 @@ pub fn credentials(
     mfa_code: Option<String>,
 ) -> Result<(Plan, Credentials), CliError> {
     let set = ctx.load_profiles()?;
-    let plan = resolve(&set, &ctx.env, &Flags { profile, region: None })?;
-    let home = ctx.home.clone().ok_or_else(|| CliError::new(Kind::Internal, "HOME is not set"))?;
+    let plan = super::resolve(ctx, &set, &Flags { profile, region: None })?;
+    let home = ctx.home_dir()?.to_path_buf();
     if let Some(c) = cached(&plan, &home, ctx.now) {
         return Ok((plan, c));
     }
@@ -193,7 +194,8 @@ pub fn credential_process(
     emit(out, &process_json(&c))
 }
 
-/// Runs a command with the profile's credentials in its environment.
+/// Runs a command with the profile's credentials in its environment; with
+/// no command, the user's shell (`$SHELL`, else `/bin/sh`), as aws-vault does.
 pub fn exec(
     ctx: &Context,
     profile: Option<String>,
@@ -207,11 +209,18 @@ pub fn exec(
         return Err(CliError::new(Kind::Usage, format!("already inside `tobira exec` for profile `{p}`"))
             .hint("exit that shell first, or pass `--nested` to run one inside the other"));
     }
-    let (program, args) =
-        argv.split_first().ok_or_else(|| CliError::new(Kind::Usage, "give the command to run after `--`"))?;
+    let program = match argv.first() {
+        Some(p) => Program { name: p.clone(), shell: None },
+        None => match ctx.env.get("SHELL") {
+            Some(sh) => Program { name: sh.to_string(), shell: Some("your shell") },
+            None => Program { name: "/bin/sh".to_string(), shell: Some("the default shell") },
+        },
+    };
+    // Before any sign-in or MFA code: a typo should cost nothing.
+    program.check(ctx)?;
     let (plan, c) = credentials(ctx, profile, mfa_code)?;
-    let mut cmd = std::process::Command::new(program);
-    cmd.args(args);
+    let mut cmd = std::process::Command::new(&program.name);
+    cmd.args(argv.iter().skip(1));
     // Variables that would override the credentials are removed.
     for v in [
         "AWS_PROFILE",
@@ -231,18 +240,150 @@ pub fn exec(
         cmd.env(k, v);
     }
     cmd.env("TOBIRA_EXEC_PROFILE", &plan.profile.value);
+    if program.shell.is_some() {
+        let note = format!(
+            "Starting {} with the credentials of profile `{}`; `exit` returns here.\n",
+            program.name, plan.profile.value
+        );
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), note.as_bytes());
+    }
     #[cfg(unix)]
     {
         // Replace this process: signals and the exit code are the command's own.
         use std::os::unix::process::CommandExt;
         let err = cmd.exec();
-        Err(CliError::new(Kind::Usage, format!("cannot run `{program}`: {err}")))
+        Err(program.cannot_run(&err))
     }
     #[cfg(not(unix))]
     {
-        let status = cmd.status().map_err(|e| CliError::new(Kind::Usage, format!("cannot run `{program}`: {e}")))?;
+        let status = cmd.status().map_err(|e| program.cannot_run(&e))?;
         std::process::exit(status.code().unwrap_or(1));
     }
+}
+
+/// The program `exec` runs; for a shell, how to name it (`$SHELL` or the default).
+struct Program {
+    name: String,
+    shell: Option<&'static str>,
+}
+
+/// Why a program cannot be run: the shell's exit codes (127, 126).
+enum Unrunnable {
+    NotFound,
+    NoSuchFile,
+    Directory,
+    NotExecutable,
+    NotAProgram,
+    Other(String),
+}
+
+impl Program {
+    /// Looks the program up as `execvp` will (`PATH` unless the name has a
+    /// `/`), so a missing or non-executable one fails before any sign-in.
+    fn check(&self, ctx: &Context) -> Result<(), CliError> {
+        if self.name.contains('/') {
+            return match classify(std::path::Path::new(&self.name)) {
+                Ok(()) => Ok(()),
+                Err(Unrunnable::NotFound) => Err(self.error(Unrunnable::NoSuchFile)),
+                Err(why) => Err(self.error(why)),
+            };
+        }
+        // execvp's search path when PATH is unset.
+        let path = ctx.env.get("PATH").unwrap_or("/bin:/usr/bin");
+        let mut found_unrunnable = None;
+        for dir in path.split(':') {
+            let dir = if dir.is_empty() { "." } else { dir };
+            match classify(&std::path::Path::new(dir).join(&self.name)) {
+                Ok(()) => return Ok(()),
+                Err(Unrunnable::NotFound | Unrunnable::Directory) => {}
+                Err(why) => {
+                    found_unrunnable.get_or_insert(why);
+                }
+            }
+        }
+        Err(self.error(found_unrunnable.unwrap_or(Unrunnable::NotFound)))
+    }
+
+    /// The error for an `exec` that failed anyway (the file changed, or the
+    /// kernel refused it).
+    fn cannot_run(&self, e: &std::io::Error) -> CliError {
+        let why = match e.kind() {
+            std::io::ErrorKind::NotFound if self.name.contains('/') => Unrunnable::NoSuchFile,
+            std::io::ErrorKind::NotFound => Unrunnable::NotFound,
+            std::io::ErrorKind::PermissionDenied => Unrunnable::NotExecutable,
+            std::io::ErrorKind::IsADirectory => Unrunnable::Directory,
+            _ if e.raw_os_error() == Some(8) => Unrunnable::NotAProgram, // ENOEXEC
+            _ => Unrunnable::Other(e.to_string()),
+        };
+        self.error(why)
+    }
+
+    fn error(&self, why: Unrunnable) -> CliError {
+        let name = &self.name;
+        let what = match self.shell {
+            Some("your shell") => format!("your shell `{name}` (from `SHELL`)"),
+            Some(which) => format!("{which} `{name}`"),
+            None => format!("`{name}`"),
+        };
+        let (kind, reason, hint) = match why {
+            Unrunnable::NotFound => (
+                Kind::CommandNotFound,
+                "command not found (searched the directories in `PATH`)".to_string(),
+                format!("check the spelling, or give its full path: `tobira exec -- /path/to/{name}`"),
+            ),
+            Unrunnable::NoSuchFile => (
+                Kind::CommandNotFound,
+                "no such file".to_string(),
+                "check the path (a relative path starts from the current directory)".to_string(),
+            ),
+            Unrunnable::Directory => (
+                Kind::CommandNotExecutable,
+                "it is a directory".to_string(),
+                "give the path of a program inside it".to_string(),
+            ),
+            Unrunnable::NotExecutable => (
+                Kind::CommandNotExecutable,
+                "it is not executable (permission denied)".to_string(),
+                format!(
+                    "make it executable with `chmod +x {name}`, or run it through its interpreter: `tobira exec -- sh {name}`"
+                ),
+            ),
+            Unrunnable::NotAProgram => (
+                Kind::CommandNotExecutable,
+                "it is not a program this system can run (exec format error)".to_string(),
+                format!(
+                    "a script needs a first line such as `#!/bin/sh`, or run it through its interpreter: `tobira exec -- sh {name}`"
+                ),
+            ),
+            Unrunnable::Other(e) => (Kind::CommandNotExecutable, e, "check the command and try again".to_string()),
+        };
+        let hint = if self.shell.is_some() {
+            "set `SHELL` to an installed shell, or give the command to run: `tobira exec -- bash`".to_string()
+        } else {
+            hint
+        };
+        CliError::new(kind, format!("cannot run {what}: {reason}")).hint(hint)
+    }
+}
+
+/// Whether a path names a program this user may execute.
+fn classify(path: &std::path::Path) -> Result<(), Unrunnable> {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return Err(Unrunnable::NotExecutable),
+        Err(_) => return Err(Unrunnable::NotFound),
+    };
+    if meta.is_dir() {
+        return Err(Unrunnable::Directory);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o111 == 0 {
+            return Err(Unrunnable::NotExecutable);
+        }
+    }
+    Ok(())
 }
 
 pub fn whoami(

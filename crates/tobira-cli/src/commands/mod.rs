@@ -4,7 +4,40 @@ pub mod profile_show;
 pub mod profiles;
 pub mod sso;
 
-use tobira_config::Step;
+use tobira_config::resolve::select_profile;
+use tobira_config::{Flags, Origin, Plan, ProfileSet, ResolveError, Step};
+
+use crate::error::choose_a_profile;
+use crate::{CliError, Context, Kind};
+
+/// Resolves the selected profile. When nothing selected one (no `--profile`,
+/// no `AWS_PROFILE`) and `default` gives no credentials, the error lists the
+/// profiles that exist and says how to choose one.
+pub fn resolve(ctx: &Context, set: &ProfileSet, flags: &Flags) -> Result<Plan, CliError> {
+    tobira_config::resolve(set, &ctx.env, flags).map_err(|e| {
+        let (selected, _) = select_profile(flags, &ctx.env);
+        match &e {
+            ResolveError::NoCredentials { .. } if selected.origin == Origin::Default => no_profile_selected(set, e),
+            _ => e.into(),
+        }
+    })
+}
+
+fn no_profile_selected(set: &ProfileSet, e: ResolveError) -> CliError {
+    let mut names: Vec<String> = set.profiles().iter().map(|p| p.name.clone()).filter(|n| n != "default").collect();
+    names.sort();
+    let Some((listed, how)) = choose_a_profile(&names) else { return e.into() };
+    if set.profile("default").is_some() {
+        return CliError::from(e).hint(format!("or use another profile ({listed}): {how}"));
+    }
+    let which = if names.len() == 1 { "the profile that exists is" } else { "the profiles that exist are" };
+    CliError::new(
+        Kind::NoCredentials,
+        "Unable to locate credentials: no profile is selected (no `--profile`, no `AWS_PROFILE`) and there is no `default` profile",
+    )
+    .hint(format!("{which} {listed}"))
+    .hint(how)
+}
 
 /// One line describing a step, for tables and chains.
 pub fn describe(step: &Step) -> String {

@@ -7,7 +7,7 @@ use std::io::Write;
 use tobira_cache::{Freshness, SsoKey};
 use tobira_config::origin::mask_key_id;
 use tobira_config::resolve::profile_kind;
-use tobira_config::{Flags, Plan, Sourced, Step, resolve};
+use tobira_config::{Flags, Plan, Sourced, Step};
 
 use crate::{CliError, Context, Kind, emit};
 
@@ -19,7 +19,7 @@ pub fn run(
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
     let set = ctx.load_profiles()?;
-    let plan = resolve(&set, &ctx.env, &Flags { profile: name, region })?;
+    let plan = super::resolve(ctx, &set, &Flags { profile: name, region })?;
     let kind = set.profile(&plan.profile.value).map_or("none", |b| profile_kind(&set, b));
     let token = sso_token_status(ctx, &plan);
     if json {

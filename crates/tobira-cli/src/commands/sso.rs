@@ -5,12 +5,13 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use serde_json::json;
-use tobira_auth::{AuthError, Flow, LoginOptions, LoginUi, SsoTarget};
+use tobira_auth::{Flow, LoginOptions, LoginUi, SsoTarget};
 use tobira_cache::{Freshness, SsoKey};
 use tobira_config::files::Block;
 use tobira_config::resolve::select_profile;
 use tobira_config::{Flags, ProfileSet};
 
+use crate::error::{Addresses, auth_error, choose_a_profile};
 use crate::{CliError, Context, Kind, emit};
 
 /// `--profile` / `--sso-session`, as every command here takes them.
@@ -23,6 +24,13 @@ pub struct Selection {
 pub struct Chosen {
     pub target: SsoTarget,
     pub profile: Option<String>,
+    /// Where the addresses it calls come from (for network errors).
+    pub addresses: Addresses,
+}
+
+/// `` `sso_region` at ~/.aws/config:9 ``: where an SSO region is set.
+pub fn sso_region_from(region: &tobira_config::Sourced<String>) -> String {
+    format!("`sso_region` at {}", region.origin)
 }
 
 fn scopes(block: &Block) -> Option<Vec<String>> {
@@ -87,7 +95,8 @@ pub fn choose(ctx: &Context, set: &ProfileSet, sel: &Selection) -> Result<Chosen
     }
     let endpoints =
         tobira_config::resolve::endpoints(set, &ctx.env, if sel.sso_session.is_some() { None } else { profile })?;
-    let (oidc_endpoint, portal_endpoint) = (endpoints.sso_oidc.map(|e| e.value), endpoints.sso.map(|e| e.value));
+    let (oidc_endpoint, portal_endpoint) =
+        (endpoints.sso_oidc.as_ref().map(|e| e.value.clone()), endpoints.sso.as_ref().map(|e| e.value.clone()));
     if let Some(name) = session_name {
         let Some(session) = set.sso_session(&name) else {
             return Err(CliError::new(Kind::InvalidProfile, format!("The specified sso-session does not exist: \"{name}\""))
@@ -102,6 +111,7 @@ pub fn choose(ctx: &Context, set: &ProfileSet, sel: &Selection) -> Result<Chosen
                 ),
             )
         })?;
+        let addresses = Addresses { endpoints, sso_region_from: Some(sso_region_from(&region)), region: None };
         return Ok(Chosen {
             target: SsoTarget {
                 session: Some(name),
@@ -112,20 +122,38 @@ pub fn choose(ctx: &Context, set: &ProfileSet, sel: &Selection) -> Result<Chosen
                 portal_endpoint,
             },
             profile: profile.map(|p| p.name.clone()),
+            addresses,
         });
     }
+    // Legacy SSO profiles (their own start URL): what a user could mean.
+    let mut sso_profiles: Vec<String> =
+        set.profiles().iter().filter(|b| b.has("sso_start_url")).map(|b| b.name.clone()).collect();
+    sso_profiles.sort();
     let Some(p) = profile else {
+        if let Some((listed, how)) = choose_a_profile(&sso_profiles) {
+            return Err(CliError::new(
+                Kind::InvalidProfile,
+                "no SSO login is selected (no `--profile`, no `--sso-session`, no `AWS_PROFILE`) and there is no `default` profile",
+            )
+            .hint(format!("the SSO profiles that exist are {listed}"))
+            .hint(how));
+        }
         return Err(missing(
             &["sso_start_url", "sso_region"],
             "configure a login with `tobira configure sso`, or name one with `--sso-session NAME`",
         ));
     };
     let (start, region) = start_and_region(p).map_err(|absent| {
-        missing(
+        let mut err = missing(
             &absent,
             &format!("profile `{}` is not an SSO profile; pick one with `--profile` (see `tobira profiles`)", p.name),
-        )
+        );
+        if !explicit_profile && let Some((listed, how)) = choose_a_profile(&sso_profiles) {
+            err = err.hint(format!("the SSO profiles that exist are {listed}")).hint(how);
+        }
+        err
     })?;
+    let addresses = Addresses { endpoints, sso_region_from: Some(sso_region_from(&region)), region: None };
     Ok(Chosen {
         target: SsoTarget {
             session: None,
@@ -136,6 +164,7 @@ pub fn choose(ctx: &Context, set: &ProfileSet, sel: &Selection) -> Result<Chosen
             portal_endpoint,
         },
         profile: Some(p.name.clone()),
+        addresses,
     })
 }
 
@@ -150,8 +179,15 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
 /// plan has no SSO step.
 pub fn sso_chosen(plan: &tobira_config::Plan) -> Chosen {
     let sso = plan.steps.iter().find_map(|s| if let tobira_config::Step::Sso(s) = s { Some(s) } else { None });
+    let addresses = Addresses {
+        endpoints: plan.endpoints.clone(),
+        sso_region_from: sso.map(|s| sso_region_from(&s.sso_region)),
+        region: plan.region.clone(),
+    };
     match sso {
-        Some(s) => Chosen { target: tobira_auth::creds::sso_target(plan, s), profile: Some(s.profile.clone()) },
+        Some(s) => {
+            Chosen { target: tobira_auth::creds::sso_target(plan, s), profile: Some(s.profile.clone()), addresses }
+        }
         None => Chosen {
             target: SsoTarget {
                 session: None,
@@ -162,49 +198,8 @@ pub fn sso_chosen(plan: &tobira_config::Plan) -> Chosen {
                 portal_endpoint: None,
             },
             profile: Some(plan.profile.value.clone()),
+            addresses,
         },
-    }
-}
-
-/// An [`AuthError`] with the command that fixes it.
-pub fn auth_error(e: AuthError, chosen: &Chosen) -> CliError {
-    let login = chosen.target.login_command(chosen.profile.as_deref());
-    match &e {
-        AuthError::NoToken(_) | AuthError::InvalidToken(_) | AuthError::Expired(_) => {
-            let mut err = CliError::new(Kind::NeedsLogin, format!("Error loading SSO Token: {e}")).hint(format!("sign in with `{login}`"));
-            if chosen.target.session.is_none() {
-                let p = chosen.profile.as_deref().unwrap_or("default");
-                err = err.hint(format!(
-                    "this profile uses the legacy SSO format, whose sign-ins cannot be refreshed; move it to an sso-session with `tobira configure sso --profile {p} --sso-session {p} --start-url {} --sso-region {}`",
-                    chosen.target.start_url, chosen.target.region
-                ));
-            }
-            err
-        }
-        AuthError::Service { code, .. } if code == "UnauthorizedException" => CliError::new(
-            Kind::NeedsLogin,
-            "The SSO session associated with this profile has expired or is otherwise invalid.",
-        )
-        .hint(format!("sign in again with `{login}`")),
-        AuthError::PendingExpired | AuthError::StateMismatch | AuthError::AuthorizationFailed(_) => {
-            CliError::new(Kind::NeedsLogin, e.to_string()).hint(format!("start again with `{login}`"))
-        }
-        AuthError::Callback(_) => CliError::new(Kind::NeedsLogin, e.to_string())
-            .hint(format!("use the device code flow, which needs no local listener: `{login} --use-device-code`")),
-        AuthError::Service { code, .. } if code == "InvalidRequestException" || code == "InvalidGrantException" => {
-            CliError::new(Kind::Service, e.to_string()).hint(format!(
-                "check `sso_start_url` and `sso_region` ({}, {}): a wrong SSO region is the usual cause (\"Invalid grant provided\")",
-                chosen.target.start_url, chosen.target.region
-            ))
-        }
-        AuthError::Service { .. } => CliError::new(Kind::Service, e.to_string()),
-        AuthError::Network { .. } => CliError::new(Kind::Network, e.to_string())
-            .hint("check the network, or the endpoint overrides shown by `tobira profile show`"),
-        AuthError::Cache(_) => CliError::new(Kind::Internal, e.to_string()),
-        AuthError::Credentials(_) => CliError::new(Kind::NoCredentials, e.to_string()),
-        AuthError::ChainedDuration { profile, .. } => CliError::new(Kind::InvalidProfile, e.to_string()).hint(format!(
-            "a role assumed with role credentials (role chaining) lasts at most one hour: set `duration_seconds = 3600` or less in profile `{profile}`"
-        )),
     }
 }
 
@@ -272,15 +267,36 @@ impl LoginUi for TerminalUi<'_> {
     }
 }
 
+/// `tobira login`: a new sign-in, unless the cached one is still valid for
+/// more than the refresh window (then nothing, unless `force`).
 pub fn login(
     ctx: &Context,
     sel: &Selection,
     use_device_code: bool,
     no_browser: bool,
+    force: bool,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
     let set = ctx.load_profiles()?;
     let chosen = choose(ctx, &set, sel)?;
+    if !force
+        && let Some(cache) = ctx.sso_cache()
+        && let Ok(Some(token)) = cache.read_token(chosen.target.cache_key())
+        && token.freshness(ctx.now) == Freshness::Valid
+    {
+        let what = match &chosen.target.session {
+            Some(s) => format!("sso-session {s}"),
+            None => format!("start URL {}", chosen.target.start_url),
+        };
+        let login = chosen.target.login_command(chosen.profile.as_deref());
+        return emit(
+            out,
+            &format!(
+                "Already signed in to {what}: the sign-in is valid until {}. Nothing to do.\nTo sign in again anyway (for example after it was revoked), run `{login} --force`.\n",
+                tobira_cache::token::format_time(token.expires_at)
+            ),
+        );
+    }
     run_login(ctx, &chosen, use_device_code, no_browser, out)?;
     Ok(())
 }
@@ -294,9 +310,7 @@ pub fn run_login(
     no_browser: bool,
     out: &mut dyn Write,
 ) -> Result<tobira_cache::SsoToken, CliError> {
-    let cache = ctx
-        .sso_cache()
-        .ok_or_else(|| CliError::new(Kind::Internal, "HOME is not set, so there is no ~/.aws to write to"))?;
+    let cache = ctx.need_sso_cache()?;
     let browser = !no_browser && browser_available(ctx);
     let flow = if chosen.target.session.is_none() || use_device_code {
         Flow::Device
@@ -350,7 +364,7 @@ pub fn run_login(
 
 /// A token that works, refreshed if due, for commands that call the portal.
 fn token(ctx: &Context, chosen: &Chosen) -> Result<String, CliError> {
-    let cache = ctx.sso_cache().ok_or_else(|| CliError::new(Kind::Internal, "HOME is not set"))?;
+    let cache = ctx.need_sso_cache()?;
     let t = runtime()?.block_on(tobira_auth::valid_token(&chosen.target, &cache)).map_err(|e| auth_error(e, chosen))?;
     Ok(t.access_token.expose().to_string())
 }
@@ -446,7 +460,7 @@ fn remove_role_credentials(ctx: &Context, only: Option<Vec<String>>) -> usize {
 
 pub fn logout(ctx: &Context, sel: &Selection, all: bool, out: &mut dyn Write) -> Result<(), CliError> {
     let set = ctx.load_profiles()?;
-    let cache = ctx.sso_cache().ok_or_else(|| CliError::new(Kind::Internal, "HOME is not set"))?;
+    let cache = ctx.need_sso_cache()?;
     let rt = runtime()?;
     if all {
         let mut ended = 0;
@@ -522,7 +536,7 @@ pub fn logout(ctx: &Context, sel: &Selection, all: bool, out: &mut dyn Write) ->
 
 pub fn sessions(ctx: &Context, json_out: bool, out: &mut dyn Write) -> Result<(), CliError> {
     let set = ctx.load_profiles()?;
-    let cache = ctx.sso_cache().ok_or_else(|| CliError::new(Kind::Internal, "HOME is not set"))?;
+    let cache = ctx.need_sso_cache()?;
     // Every sso-session, and every legacy start URL used by a profile.
     let mut targets: Vec<(String, Option<String>, String)> = set
         .sso_sessions()
