@@ -413,3 +413,33 @@ async fn one_code_for_an_mfa_session_and_the_role_behind_it() {
     assert!(v["arn"].as_str().unwrap().contains(":assumed-role/Ops/"), "{v}");
     assert_eq!(s.idc.count("GetSessionToken"), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn whoami_after_the_sign_in_is_revoked_drops_the_cached_credentials_and_says_to_sign_in() {
+    let (s, t) = setup().await;
+    login(&t);
+    // SSO role credentials, and a role chained on them, both cached.
+    assert_eq!(tobira(&t, &["whoami", "--profile", "audit"]).code, Some(0));
+    let cache = t.aws_dir().join("cli/cache");
+    let entries = || {
+        std::fs::read_dir(&cache)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "json"))
+            .count()
+    };
+    assert_eq!(entries(), 2);
+    // The administrator deletes alice's sessions (seed 004): what was issued from them stops working.
+    assert_eq!(s.idc.revoke_user_sessions("alice").unwrap(), 1);
+    let r = tobira(&t, &["whoami", "--profile", "audit"]);
+    assert_eq!(r.code, Some(7), "{r:?}");
+    assert_eq!(
+        r.stderr,
+        "error: The SSO session associated with this profile has expired or is otherwise invalid.\n\nhint: sign in again with `tobira login --sso-session corp`\n"
+    );
+    assert_eq!(entries(), 0, "the refused credentials are dropped");
+    let sessions = tobira(&t, &["sessions"]).stdout;
+    assert!(!sessions.contains("valid until"), "the refused sign-in is not shown as valid: {sessions}");
+    // A new sign-in works at once.
+    login(&t);
+    assert_eq!(tobira(&t, &["whoami", "--profile", "audit"]).code, Some(0));
+}

@@ -9,7 +9,7 @@ use tobira_auth::creds::{ExecContext, MfaPrompt, cached, execute, human, iso};
 use tobira_cache::Credentials;
 use tobira_config::{FileKind, Flags, Plan, Target, edit_file};
 
-use super::sso::{runtime, sso_chosen};
+use super::sso::{login_error, runtime, sso_chosen};
 use crate::error::auth_error;
 use crate::{CliError, Context, Kind, emit};
 
@@ -84,8 +84,30 @@ pub fn credentials(
     let result = runtime()?.block_on(execute(&plan, &exec, &mut mfa));
     match result {
         Ok(c) => Ok((plan, c)),
-        Err(e) => Err(auth_error(e, &sso_chosen(&plan))),
+        Err(e) => Err(login_error(ctx, e, &sso_chosen(&plan))),
     }
+}
+
+/// STS refused the credentials themselves (not the request).
+fn refused(e: &AuthError) -> bool {
+    matches!(e, AuthError::Service { code, .. } if code == "ExpiredToken" || code == "InvalidClientTokenId")
+}
+
+/// Removes the cached credentials of every SSO and assume-role step of the
+/// plan (`~/.aws/cli/cache`); true when one was there.
+fn forget_cached(ctx: &Context, plan: &Plan) -> bool {
+    let Ok(home) = ctx.home_dir() else { return false };
+    let cache = tobira_cache::CredentialCache::cli(home);
+    let mut removed = false;
+    for step in &plan.steps {
+        let name = match step {
+            tobira_config::Step::Sso(s) => tobira_auth::creds::sso_cache_name(s),
+            tobira_config::Step::AssumeRole(a) => tobira_auth::creds::assume_role_cache_name(a),
+            _ => continue,
+        };
+        removed |= cache.remove(&name).unwrap_or(false);
+    }
+    removed
 }
 
 /// Output formats of `tobira export` (flows.md §6).
@@ -393,10 +415,22 @@ pub fn whoami(
     json_out: bool,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let (plan, c) = credentials(ctx, profile, mfa_code)?;
-    let me = runtime()?
-        .block_on(tobira_auth::creds::caller_identity(&plan, &c))
-        .map_err(|e| auth_error(e, &sso_chosen(&plan)))?;
+    let (plan, mut c) = credentials(ctx, profile, mfa_code.clone())?;
+    let rt = runtime()?;
+    let mut me = rt.block_on(tobira_auth::creds::caller_identity(&plan, &c));
+    if me.as_ref().is_err_and(refused) && forget_cached(ctx, &plan) {
+        // Cached credentials the service refuses (their sign-in was revoked,
+        // or they were cut short): dropped, then obtained again through the
+        // chain, which says to sign in again if that is what is needed.
+        let exec = ExecContext {
+            home: ctx.home_dir()?.to_path_buf(),
+            default_session_name: format!("tobira-{}", ctx.now.as_second()),
+        };
+        let mut mfa = TerminalMfa { given: mfa_code };
+        c = rt.block_on(execute(&plan, &exec, &mut mfa)).map_err(|e| login_error(ctx, e, &sso_chosen(&plan)))?;
+        me = rt.block_on(tobira_auth::creds::caller_identity(&plan, &c));
+    }
+    let me = me.map_err(|e| login_error(ctx, e, &sso_chosen(&plan)))?;
     let left = c.time_left(Timestamp::now()).map(human);
     if json_out {
         let v = serde_json::json!({

@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use serde_json::json;
-use tobira_auth::{Flow, LoginOptions, LoginUi, SsoTarget};
+use tobira_auth::{AuthError, Flow, LoginOptions, LoginUi, SsoTarget};
 use tobira_cache::{Freshness, SsoKey};
 use tobira_config::files::Block;
 use tobira_config::resolve::select_profile;
@@ -373,8 +373,9 @@ pub fn accounts(ctx: &Context, sel: &Selection, json_out: bool, out: &mut dyn Wr
     let set = ctx.load_profiles()?;
     let chosen = choose(ctx, &set, sel)?;
     let tok = token(ctx, &chosen)?;
-    let list =
-        runtime()?.block_on(tobira_auth::portal::accounts(&chosen.target, &tok)).map_err(|e| auth_error(e, &chosen))?;
+    let list = runtime()?
+        .block_on(tobira_auth::portal::accounts(&chosen.target, &tok))
+        .map_err(|e| login_error(ctx, e, &chosen))?;
     if json_out {
         let v: Vec<_> = list.iter().map(|a| json!({ "account_id": a.id, "name": a.name, "email": a.email })).collect();
         return emit(out, &(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"));
@@ -410,15 +411,16 @@ pub fn roles(
         Some(id) => vec![id],
         None => rt
             .block_on(tobira_auth::portal::accounts(&chosen.target, &tok))
-            .map_err(|e| auth_error(e, &chosen))?
+            .map_err(|e| login_error(ctx, e, &chosen))?
             .into_iter()
             .map(|a| a.id)
             .collect(),
     };
     let mut rows = Vec::new();
     for id in accounts {
-        for role in
-            rt.block_on(tobira_auth::portal::roles(&chosen.target, &tok, &id)).map_err(|e| auth_error(e, &chosen))?
+        for role in rt
+            .block_on(tobira_auth::portal::roles(&chosen.target, &tok, &id))
+            .map_err(|e| login_error(ctx, e, &chosen))?
         {
             rows.push((id.clone(), role));
         }
@@ -600,4 +602,17 @@ pub fn sessions(ctx: &Context, json_out: bool, out: &mut dyn Write) -> Result<()
         ));
     }
     emit(out, &text)
+}
+
+/// The CLI error for `e`. A sign-in the portal refused (`UnauthorizedException`:
+/// revoked by an administrator, or ended) is first removed from the token
+/// cache, so the `tobira login` the hint names signs in again instead of
+/// trusting the cached token.
+pub fn login_error(ctx: &Context, e: AuthError, chosen: &Chosen) -> CliError {
+    if matches!(&e, AuthError::Service { code, .. } if code == "UnauthorizedException")
+        && let Some(cache) = ctx.sso_cache()
+    {
+        let _ = cache.remove_token(chosen.target.cache_key());
+    }
+    auth_error(e, chosen)
 }
