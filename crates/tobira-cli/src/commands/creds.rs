@@ -10,7 +10,6 @@ use tobira_cache::Credentials;
 use tobira_config::{FileKind, Flags, Plan, Target, edit_file};
 
 use super::sso::{login_error, runtime, sso_chosen};
-use crate::error::auth_error;
 use crate::{CliError, Context, Kind, emit};
 
 /// `Enter MFA code for <serial>: ` on the terminal (even when stdout is a
