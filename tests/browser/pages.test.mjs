@@ -5,7 +5,7 @@
 // access portal. Screenshots of every page go to artifacts/screenshots/.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
+import { spawn, spawnSync, execFileSync } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { createServer } from "node:http";
 import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
@@ -324,6 +324,25 @@ test("managed like AWS: boto3 adds a user and an 8-hour assignment; they accept 
   execFileSync(py, ["-c", ADMIN_PY, "delete", made], { env });
   const rolesAfter = execFileSync(tobiraBin, ["sso", "roles", "--profile", "deploy", "--json"], { env }).toString();
   assert.doesNotMatch(rolesAfter, /"Deploy"/);
+
+  // Seed 004: the administrator deletes frank's sessions on his page (after a
+  // confirmation); tobira then says to sign in again.
+  const admin = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const ap = await admin.newPage();
+  await ap.goto(`${server.url}/admin`);
+  await ap.fill("#token", server.token);
+  await ap.click("#admin-signin");
+  await ap.goto(`${server.url}/admin/users/frank`);
+  await ap.click("form[action='/admin/revoke'] button");
+  assert.match(await ap.textContent("main"), /End [1-9]\d* active session\(s\) of frank\?/);
+  await ap.screenshot({ path: join(shots, "16-delete-sessions-confirm.png"), fullPage: true });
+  await ap.click("#confirm");
+  assert.match(await ap.textContent("#notice"), /Ended [1-9]\d* active session\(s\) of frank/);
+  await ap.screenshot({ path: join(shots, "17-sessions-deleted.png"), fullPage: true });
+  const denied = spawnSync(tobiraBin, ["whoami", "--profile", "deploy"], { env });
+  assert.equal(denied.status, 7, denied.stderr.toString());
+  assert.match(denied.stderr.toString(), /sign in again with `tobira login --sso-session corp`/);
+  await admin.close();
   await ctx.close();
   server.child.kill();
 });
