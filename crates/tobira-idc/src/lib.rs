@@ -1,11 +1,12 @@
 //! tobira-idc: a local IAM Identity Center + STS that speaks the same HTTP
-//! APIs as AWS (SSO OIDC, SSO portal, STS, SSO Admin, Identity Store), with
+//! APIs as AWS (SSO OIDC, SSO portal, STS, SSO Admin, Identity Store, and
+//! the Sign-In service of `aws login`), with
 //! the pages a person sees and an administrator's side, so any AWS SDK (and
 //! Terraform) pointed at it with `AWS_ENDPOINT_URL_SSO_OIDC` / `_SSO` /
 //! `_STS` / `_SSO_ADMIN` / `_IDENTITYSTORE` works.
 //!
 //! Layers (ARCHITECTURE.md): `router` + `middleware` + `serve` on top; the
-//! protocol modules (`oidc`, `portal`, `sts`, `aws_admin`, `admin_api`, `pages`) beside
+//! protocol modules (`oidc`, `portal`, `sts`, `aws_admin`, `signin`, `admin_api`, `pages`) beside
 //! each other and never calling each other; `wire` (AWS's wire formats) and
 //! `domain` (sessions, credentials, grants, the store) underneath.
 
@@ -20,6 +21,7 @@ mod portal;
 mod router;
 mod serve;
 mod settings;
+mod signin;
 mod sts;
 mod wire;
 

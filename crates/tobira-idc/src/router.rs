@@ -12,7 +12,7 @@ use axum::routing::{MethodRouter, get, post};
 use crate::Idc;
 use crate::middleware::{self, Route};
 use crate::wire::Protocol;
-use crate::{admin_api, aws_admin, oidc, pages, portal, sts};
+use crate::{admin_api, aws_admin, oidc, pages, portal, signin, sts};
 
 /// Operations counted (and open to injected faults): these, and every
 /// operation of the SSO Admin and Identity Store APIs.
@@ -28,6 +28,7 @@ const OPERATIONS: &[&str] = &[
     "GetCallerIdentity",
     "GetSessionToken",
     "AssumeRole",
+    "CreateOAuth2Token",
 ];
 
 /// Every operation counted (and open to injected faults).
@@ -78,6 +79,10 @@ pub(crate) fn build(idc: &Idc) -> Router {
         .route("/logout", api(idc, post(portal::logout), Some("Logout"), json, true))
         // STS (the operation is in the body), SSO Admin and Identity Store (in X-Amz-Target)
         .route("/", api(idc, post(post_root), None, Protocol::Query, false))
+        // Sign-In (aws login): the token endpoint, and its pages
+        .route("/v1/token", api(idc, post(signin::create_token), Some("CreateOAuth2Token"), json, false))
+        .route("/v1/authorize", get(pages::console::get).post(pages::console::post))
+        .route("/v1/sessions/confirmation", get(pages::console::confirmation))
         // Pages
         .route("/authorize", api(idc, get(pages::authorize::get), Some("Authorize"), json, false))
         .route("/authorize/decision", post(pages::authorize::post_decision))

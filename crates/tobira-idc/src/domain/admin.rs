@@ -55,7 +55,12 @@ pub(crate) fn set_membership(core: &Core, user: &str, group: &str, member: bool)
 
 pub(crate) fn add_account(core: &Core, id: &str, name: &str, email: &str) -> Result<(), ChangeError> {
     change(core, |d| {
-        d.accounts.push(Account { id: id.to_string(), name: name.trim().to_string(), email: email.trim().to_string() });
+        d.accounts.push(Account {
+            id: id.to_string(),
+            name: name.trim().to_string(),
+            email: email.trim().to_string(),
+            ..Account::default()
+        });
         Ok(())
     })
 }
@@ -141,7 +146,7 @@ pub(crate) fn add_iam_user(core: &Core, account: &str, name: &str) -> Result<(),
         if d.iam_users.iter().any(|u| u.account == account && u.name == name) {
             return Err(invalid(format!("an IAM user `{name}` already exists in account {account}")));
         }
-        d.iam_users.push(IamUser { account: account.into(), name: name.into(), access_keys: vec![], mfa: vec![] });
+        d.iam_users.push(IamUser { account: account.into(), name: name.into(), ..IamUser::default() });
         Ok(())
     })
 }

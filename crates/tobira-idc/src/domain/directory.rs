@@ -185,14 +185,22 @@ pub struct Group {
     pub revision: u64,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Account {
     /// 12 digits.
     pub id: String,
     pub name: String,
+    /// Also the root user's sign-in name at the console sign-in page.
     #[serde(default)]
     pub email: String,
+    /// The root user's console password in plain text, hashed on load.
+    #[serde(default, skip_serializing)]
+    pub root_password: Option<String>,
+    /// The argon2id hash of the root user's console password (`aws login`
+    /// as root); `None`: the root user cannot sign in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_password_hash: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -315,7 +323,7 @@ pub struct Assignment {
     pub permission_set: String,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct IamUser {
     pub account: String,
@@ -325,6 +333,13 @@ pub struct IamUser {
     /// Virtual MFA devices; the serial is `arn:aws:iam::<account>:mfa/<name>`.
     #[serde(default)]
     pub mfa: Vec<MfaDevice>,
+    /// A console password in plain text, hashed on load.
+    #[serde(default, skip_serializing)]
+    pub console_password: Option<String>,
+    /// The argon2id hash of the console password (`aws login`); `None`: no
+    /// console access.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub console_password_hash: Option<String>,
 }
 
 impl IamUser {
@@ -400,6 +415,16 @@ impl Directory {
                 u.password_hash = Some(crate::domain::password::hash(&plain));
             }
         }
+        for u in &mut self.iam_users {
+            if let Some(plain) = u.console_password.take() {
+                u.console_password_hash = Some(crate::domain::password::hash(&plain));
+            }
+        }
+        for a in &mut self.accounts {
+            if let Some(plain) = a.root_password.take() {
+                a.root_password_hash = Some(crate::domain::password::hash(&plain));
+            }
+        }
     }
 
     /// The directory without secrets (password hashes, MFA secrets, access
@@ -415,6 +440,12 @@ impl Directory {
         for u in &mut d.iam_users {
             u.mfa.iter_mut().for_each(|m| m.secret.clear());
             u.access_keys.iter_mut().for_each(|k| k.secret.clear());
+            u.console_password = None;
+            u.console_password_hash = None;
+        }
+        for a in &mut d.accounts {
+            a.root_password = None;
+            a.root_password_hash = None;
         }
         d
     }
@@ -450,9 +481,18 @@ impl Directory {
             }
             keep_devices(&mut u.mfa, &o.mfa);
         }
+        for a in &mut self.accounts {
+            let Some(o) = old.accounts.iter().find(|o| o.id == a.id) else { continue };
+            if a.root_password.is_none() && a.root_password_hash.is_none() {
+                a.root_password_hash = o.root_password_hash.clone();
+            }
+        }
         for u in &mut self.iam_users {
             let Some(o) = old.iam_users.iter().find(|o| o.account == u.account && o.name == u.name) else { continue };
             keep_devices(&mut u.mfa, &o.mfa);
+            if u.console_password.is_none() && u.console_password_hash.is_none() {
+                u.console_password_hash = o.console_password_hash.clone();
+            }
             for k in u.access_keys.iter_mut().filter(|k| k.secret.is_empty()) {
                 if let Some(ok) = o.access_keys.iter().find(|ok| ok.id == k.id) {
                     k.secret = ok.secret.clone();
@@ -667,6 +707,16 @@ impl Directory {
                 return bad(format!("user `{}`: password_hash must be an argon2id PHC string", u.name));
             }
         }
+        for u in &self.iam_users {
+            if u.console_password_hash.as_deref().is_some_and(|h| !crate::domain::password::is_hash(h)) {
+                return bad(format!("IAM user `{}`: console_password_hash must be an argon2id PHC string", u.name));
+            }
+        }
+        for a in &self.accounts {
+            if a.root_password_hash.as_deref().is_some_and(|h| !crate::domain::password::is_hash(h)) {
+                return bad(format!("account `{}`: root_password_hash must be an argon2id PHC string", a.id));
+            }
+        }
         for d in self.users.iter().flat_map(|u| &u.mfa).chain(self.iam_users.iter().flat_map(|u| &u.mfa)) {
             if d.secret.is_empty() {
                 return bad(format!("MFA device `{}` has no secret (a new device needs its base32 secret)", d.name));
@@ -780,6 +830,8 @@ permission_set = "FullAccess"
 [[iam_users]]
 account = "123456789012"
 name = "bob"
+# Console password (aws login): "correct horse battery staple".
+console_password_hash = "$argon2id$v=19$m=19456,t=2,p=1$sFtoMUdMmhxHM7FrFXT2Zg$8zz8epgN0oZXrY3jXvWKz5JeBfj/f9EoZRC1rQOmGKE"
 [[iam_users.access_keys]]
 id = "AKIAIOSFODNN7EXAMPLE"
 secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"

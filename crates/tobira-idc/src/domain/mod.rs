@@ -7,6 +7,7 @@
 pub(crate) mod admin;
 pub(crate) mod clients;
 pub mod clock;
+pub(crate) mod console;
 pub(crate) mod credentials;
 pub mod directory;
 pub(crate) mod grants;
@@ -70,6 +71,8 @@ pub(crate) struct Core {
     pub seal: SealKey,
     pub limits: Limits,
     pub policy: Policy,
+    /// Signs the Sign-In service's ID tokens.
+    pub id_token_key: Option<console::IdTokenKey>,
     /// The model and the database `data_version` it was read at, so a change
     /// made by another process (`tobira-idc directory --set`) is noticed.
     model: RwLock<(Option<i64>, Arc<Model>)>,
@@ -87,6 +90,7 @@ impl Core {
             seal,
             limits: Limits::default(),
             policy,
+            id_token_key: console::IdTokenKey::generate(),
             model: RwLock::new((version, Arc::new(Model::new(directory)))),
             changes: Mutex::new(()),
         })

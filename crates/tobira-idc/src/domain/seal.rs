@@ -38,6 +38,10 @@ pub(crate) enum Purpose {
     SecretKey,
     /// Pagination tokens of the portal API.
     PageToken,
+    /// A console sign-in request carried through the sign-in form.
+    SigninRequest,
+    /// Refresh tokens of the Sign-In service.
+    SigninRefresh,
 }
 
 impl Purpose {
@@ -48,6 +52,8 @@ impl Purpose {
             Purpose::SessionToken => b"session-token\0",
             Purpose::SecretKey => b"secret-key\0",
             Purpose::PageToken => b"page-token\0",
+            Purpose::SigninRequest => b"signin-request\0",
+            Purpose::SigninRefresh => b"signin-refresh\0",
         }
     }
 }

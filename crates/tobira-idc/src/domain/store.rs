@@ -142,6 +142,9 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE admin_requests (
         id TEXT PRIMARY KEY, kind TEXT NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL);
      CREATE INDEX admin_requests_kind ON admin_requests (kind, created_at);",
+    // 7: DPoP proof ids seen by the Sign-In service (replays are refused).
+    "CREATE TABLE dpop_proofs (jti_hash BLOB PRIMARY KEY, forget_after INTEGER NOT NULL);
+     CREATE INDEX dpop_proofs_expiry ON dpop_proofs (forget_after);",
 ];
 
 /// Where a device or browser authorization stands.
@@ -735,6 +738,34 @@ impl Store {
 
     /// Looks a code up and marks it used, in one transaction: any attempt
     /// spends it. `used` in the answer says whether it had been spent before.
+    /// A code for a request that is not an SSO OIDC authorization (the
+    /// Sign-In service's).
+    pub(crate) fn insert_code_for(
+        &self,
+        code_hash: &[u8],
+        client_id: &str,
+        redirect_uri: &str,
+        code_challenge: &str,
+        session: &str,
+        expires_at: i64,
+    ) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO auth_codes (code_hash, client_id, redirect_uri, code_challenge, session_id, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![code_hash, client_id, redirect_uri, code_challenge, session, expires_at],
+        )?;
+        Ok(())
+    }
+
+    /// Records a DPoP proof id; false when it is already recorded.
+    pub(crate) fn use_proof_id(&self, jti_hash: &[u8], forget_after: i64) -> Result<bool> {
+        let n = self
+            .conn()
+            .prepare_cached("INSERT OR IGNORE INTO dpop_proofs (jti_hash, forget_after) VALUES (?1, ?2)")?
+            .execute(params![jti_hash, forget_after])?;
+        Ok(n == 1)
+    }
+
     pub(crate) fn redeem_code(&self, code_hash: &[u8]) -> Result<Option<CodeRow>> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
@@ -901,6 +932,7 @@ impl Store {
             n += conn.prepare_cached(sql)?.execute([now - GRACE])?;
         }
         n += conn.prepare_cached("DELETE FROM totp_used WHERE step < ?1 / 30 - 2")?.execute([now])?;
+        n += conn.prepare_cached("DELETE FROM dpop_proofs WHERE forget_after <= ?1")?.execute([now])?;
         drop(conn);
         self.cached_sessions().clear();
         Ok(n)
@@ -910,7 +942,16 @@ impl Store {
     pub fn row_counts(&self) -> Result<Vec<(&'static str, i64)>> {
         let conn = self.conn();
         let mut out = Vec::new();
-        for t in ["clients", "sessions", "device_auths", "authorizations", "auth_codes", "web_sessions", "totp_used"] {
+        for t in [
+            "clients",
+            "sessions",
+            "device_auths",
+            "authorizations",
+            "auth_codes",
+            "web_sessions",
+            "totp_used",
+            "dpop_proofs",
+        ] {
             out.push((t, conn.query_row(&format!("SELECT COUNT(*) FROM {t}"), [], |r| r.get(0))?));
         }
         Ok(out)

@@ -34,7 +34,7 @@ fn bad(message: &str) -> Response {
     Page::message(StatusCode::BAD_REQUEST, "Invalid authorization request", message, "error").into_response()
 }
 
-fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
+pub(crate) fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
     let sep = if uri.contains('?') { '&' } else { '?' };
     let q: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={}", uri_encode(v))).collect();
     format!("{uri}{sep}{}", q.join("&"))

@@ -7,6 +7,7 @@
 
 pub(crate) mod admin;
 pub(crate) mod authorize;
+pub(crate) mod console;
 pub(crate) mod device;
 pub(crate) mod portal;
 pub(crate) mod signin;
@@ -215,6 +216,7 @@ pub(crate) fn portal_path(idc: &Idc) -> String {
         "/signout",
         "/admin",
         "/invite",
+        "/v1",
     ];
     let clean = !path.is_empty()
         && path.chars().all(|c| c.is_ascii_alphanumeric() || "/-_.".contains(c))

@@ -3,6 +3,7 @@
 //! answers (STS), awsJson1_1 (SSO Admin, Identity Store), and SigV4. docs/wire.md describes both.
 
 pub(crate) mod aws_json;
+pub(crate) mod dpop;
 pub(crate) mod query;
 pub(crate) mod rest_json;
 pub(crate) mod sigv4;
