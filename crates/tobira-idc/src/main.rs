@@ -375,6 +375,22 @@ fn welcome(idc: &Idc, url: &str, db: Option<&std::path::Path>, max_connections: 
         }
     }
     println!("Admin pages: {url}/admin  admin token: {}", idc.admin_token());
+    for u in dir.iam_users.iter().filter(|u| u.console_password_hash.is_some()) {
+        let demo_password = demo
+            .iam_users
+            .iter()
+            .any(|d| d.name == u.name && d.account == u.account && d.console_password_hash == u.console_password_hash);
+        println!(
+            "Console sign-in (aws login / tobira login): IAM user {} of account {}, {}",
+            u.name,
+            u.account,
+            if demo_password {
+                "password \"correct horse battery staple\" and its MFA code"
+            } else {
+                "its console password"
+            }
+        );
+    }
     if let Some(bob) = dir.iam_users.first() {
         let key = bob.access_keys.first().map_or("", |k| k.id.as_str());
         println!(
@@ -406,6 +422,7 @@ fn welcome(idc: &Idc, url: &str, db: Option<&std::path::Path>, max_connections: 
     println!("  export AWS_ENDPOINT_URL_SSO_OIDC={url}");
     println!("  export AWS_ENDPOINT_URL_SSO={url}");
     println!("  export AWS_ENDPOINT_URL_STS={url}");
+    println!("  export AWS_ENDPOINT_URL_SIGNIN={url}");
     println!(
         "  tobira configure sso --sso-session local --start-url {} --sso-region {}",
         dir.instance.start_url, dir.instance.region

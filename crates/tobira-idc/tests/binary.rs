@@ -61,6 +61,11 @@ fn serve_prints_endpoints_and_stops_on_sigterm() {
         format!("  export AWS_ENDPOINT_URL_SSO_OIDC={url}"),
         format!("  export AWS_ENDPOINT_URL_SSO={url}"),
         format!("  export AWS_ENDPOINT_URL_STS={url}"),
+        format!("  export AWS_ENDPOINT_URL_SIGNIN={url}"),
+        format!("  export AWS_ENDPOINT_URL_SSO_ADMIN={url}"),
+        format!("  export AWS_ENDPOINT_URL_IDENTITYSTORE={url}"),
+        "Manage it like AWS (aws sso-admin, aws identitystore, boto3, Terraform), signed by arn:aws:iam::123456789012:user/bob:".to_string(),
+        "Console sign-in (aws login / tobira login): IAM user bob of account 123456789012, password \"correct horse battery staple\" and its MFA code".to_string(),
         "  tobira configure sso --sso-session local --start-url https://d-1234567890.awsapps.com/start --sso-region us-east-1".to_string(),
     ] {
         assert!(text.contains(&expected), "first screen lacks `{expected}`:\n{text}");

@@ -192,6 +192,7 @@ fn run_script(name: &str, checks: &[&str]) {
         names,
         [
             "AWS_ENDPOINT_URL_IDENTITYSTORE",
+            "AWS_ENDPOINT_URL_SIGNIN",
             "AWS_ENDPOINT_URL_SSO",
             "AWS_ENDPOINT_URL_SSO_ADMIN",
             "AWS_ENDPOINT_URL_SSO_OIDC",
