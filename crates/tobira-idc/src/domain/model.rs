@@ -29,6 +29,10 @@ pub(crate) struct Entitlement<'a> {
     pub role: &'a SsoRole,
 }
 
+/// (account index, permission set index) pairs, and distinct account indexes.
+type Pairs = Arc<Vec<(usize, usize)>>;
+type Accounts = Arc<Vec<usize>>;
+
 #[derive(Debug)]
 pub(crate) struct Model {
     pub dir: Directory,
@@ -36,9 +40,9 @@ pub(crate) struct Model {
     roles: HashMap<(usize, usize), SsoRole>,
     /// Per user: (account index, permission set index), sorted by account
     /// id then permission set name.
-    entitlements: HashMap<String, Arc<Vec<(usize, usize)>>>,
+    entitlements: HashMap<String, Pairs>,
     /// Per user: the distinct accounts of their entitlements, in order.
-    accounts: HashMap<String, Arc<Vec<usize>>>,
+    accounts: HashMap<String, Accounts>,
 }
 
 impl Model {
@@ -69,7 +73,7 @@ impl Model {
         }
         // Users with the same principals (typically: the same groups, no
         // direct assignment) share one computation.
-        let mut shared: HashMap<Vec<String>, (Arc<Vec<(usize, usize)>>, Arc<Vec<usize>>)> = HashMap::new();
+        let mut shared: HashMap<Vec<String>, (Pairs, Accounts)> = HashMap::new();
         let mut entitlements = HashMap::new();
         let mut accounts = HashMap::new();
         let mut roles = HashMap::new();
