@@ -79,7 +79,11 @@ pub fn credentials(
     if let Some(c) = cached(&plan, &home, ctx.now) {
         return Ok((plan, c));
     }
-    let exec = ExecContext { home, default_session_name: format!("tobira-{}", ctx.now.as_second()) };
+    let exec = ExecContext {
+        home,
+        default_session_name: format!("tobira-{}", ctx.now.as_second()),
+        mfa_session_for_roles: false,
+    };
     let mut mfa = TerminalMfa { given: mfa_code };
     let result = runtime()?.block_on(execute(&plan, &exec, &mut mfa));
     match result {
