@@ -61,7 +61,7 @@ pub const MFA_SESSION_LAST_USE: SignedDuration = SignedDuration::from_secs(10);
 async fn renew_once<F, Fut>(
     cache: &CredentialCache,
     name: &str,
-    usable: &dyn Fn(&Credentials) -> bool,
+    usable: &(dyn Fn(&Credentials) -> bool + Sync),
     renew: F,
 ) -> Result<Credentials, AuthError>
 where
@@ -190,7 +190,11 @@ pub fn cached(plan: &Plan, home: &std::path::Path, now: Timestamp) -> Option<Cre
 }
 
 /// Runs the plan and returns the final credentials.
-pub async fn execute(plan: &Plan, ctx: &ExecContext, mfa: &mut dyn MfaPrompt) -> Result<Credentials, AuthError> {
+pub async fn execute(
+    plan: &Plan,
+    ctx: &ExecContext,
+    mfa: &mut (dyn MfaPrompt + Send),
+) -> Result<Credentials, AuthError> {
     let now = Timestamp::now();
     let cli = CredentialCache::cli(&ctx.home);
     // Start from the last cached step that is still fresh.
@@ -224,30 +228,15 @@ async fn run_step(
     next: Option<&Step>,
     source: Option<&Credentials>,
     ctx: &ExecContext,
-    mfa: &mut dyn MfaPrompt,
+    mfa: &mut (dyn MfaPrompt + Send),
     mfa_done: &mut Option<String>,
 ) -> Result<Credentials, AuthError> {
     let cli = CredentialCache::cli(&ctx.home);
     let fresh = |c: &Credentials| c.fresh(Timestamp::now());
     match step {
-        Step::Env(k) | Step::Static(k) => {
-            let keys = Credentials {
-                access_key_id: k.access_key_id.value.clone(),
-                secret_access_key: k.secret_access_key.value.clone(),
-                session_token: k.session_token.as_ref().map(|t| t.value.clone()),
-                expiration: k.expiration.as_ref().and_then(|e| tobira_cache::token::parse_time(&e.value)),
-                account_id: k.account_id.as_ref().map(|a| a.value.clone()),
-            };
-            let serial = match (&k.mfa_serial, next) {
-                // A profile's keys plus `mfa_serial`: an MFA session, one code
-                // per session, shared by every profile using these keys.
-                (Some(serial), _) if matches!(step, Step::Static(_)) => Some(serial.value.clone()),
-                // For a credential server, a role that wants MFA is assumed
-                // from an MFA session of the long-term keys.
-                (_, Some(Step::AssumeRole(a))) if ctx.mfa_session_for_roles && keys.session_token.is_none() => {
-                    a.mfa_serial.as_ref().map(|m| m.value.clone())
-                }
-                _ => None,
+        Step::Env(_) | Step::Static(_) => {
+            let Some((keys, serial)) = keys_of(step, next, ctx) else {
+                return Err(AuthError::Credentials("the step has no keys".into()));
             };
             match serial {
                 Some(serial) => {
@@ -411,13 +400,53 @@ fn aws_error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// The keys of a keys step, and the serial of the MFA device whose session
+/// stands in for them, if any: a profile's keys plus `mfa_serial` (one code
+/// per session, shared by every profile using these keys), or, for a
+/// credential server, long-term keys a role that wants MFA is assumed from.
+fn keys_of(step: &Step, next: Option<&Step>, ctx: &ExecContext) -> Option<(Credentials, Option<String>)> {
+    let (Step::Env(k) | Step::Static(k)) = step else { return None };
+    let keys = Credentials {
+        access_key_id: k.access_key_id.value.clone(),
+        secret_access_key: k.secret_access_key.value.clone(),
+        session_token: k.session_token.as_ref().map(|t| t.value.clone()),
+        expiration: k.expiration.as_ref().and_then(|e| tobira_cache::token::parse_time(&e.value)),
+        account_id: k.account_id.as_ref().map(|a| a.value.clone()),
+    };
+    let serial = match (&k.mfa_serial, next) {
+        (Some(serial), _) if matches!(step, Step::Static(_)) => Some(serial.value.clone()),
+        (_, Some(Step::AssumeRole(a))) if ctx.mfa_session_for_roles && keys.session_token.is_none() => {
+            a.mfa_serial.as_ref().map(|m| m.value.clone())
+        }
+        _ => None,
+    };
+    Some((keys, serial))
+}
+
+/// Before a credential server starts its command: every MFA session the
+/// plan will renew from is made now (asking for the code now) unless a
+/// fresh one is cached, so that renewing later needs no code while the
+/// sessions last.
+pub async fn prepare_mfa_sessions(
+    plan: &Plan,
+    ctx: &ExecContext,
+    mfa: &mut (dyn MfaPrompt + Send),
+) -> Result<(), AuthError> {
+    for (i, step) in plan.steps.iter().enumerate() {
+        if let Some((keys, Some(serial))) = keys_of(step, plan.steps.get(i + 1), ctx) {
+            mfa_session(plan, &keys, &serial, ctx, mfa).await?;
+        }
+    }
+    Ok(())
+}
+
 /// GetSessionToken with an MFA code, cached per access key and device.
 async fn mfa_session(
     plan: &Plan,
     keys: &Credentials,
     serial: &str,
     ctx: &ExecContext,
-    mfa: &mut dyn MfaPrompt,
+    mfa: &mut (dyn MfaPrompt + Send),
 ) -> Result<Credentials, AuthError> {
     let cache = CredentialCache::mfa_sessions(&ctx.home);
     let name = mfa_session_name(&keys.access_key_id, serial);
