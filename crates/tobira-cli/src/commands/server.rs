@@ -19,7 +19,7 @@ use jiff::{SignedDuration, Timestamp};
 use tobira_auth::AuthError;
 use tobira_auth::creds::{ExecContext, MfaPrompt, execute, iso, prepare_mfa_sessions, session_for_keys};
 use tobira_cache::Credentials;
-use tobira_config::{Env, Flags, Plan, ProfileSet};
+use tobira_config::{Env, Flags, Plan, ProfileSet, Secret};
 
 use super::creds::{Program, TerminalMfa};
 use super::sso::sso_chosen;
@@ -154,7 +154,7 @@ impl Chain {
 /// The server's shared state.
 #[derive(Debug)]
 struct Shared {
-    token: String,
+    token: Secret,
     chain: Chain,
     state: Mutex<State>,
     wake: tokio::sync::Notify,
@@ -198,44 +198,49 @@ impl Shared {
             }
             let result = self.chain.credentials(&mut Unattended).await;
             let now = Timestamp::now();
-            {
+            let note = {
                 let mut s = self.state();
                 match result {
                     Ok(c) => {
                         let held = Held::new(c, now);
-                        if s.failure.take().is_some() {
-                            s.announced = None;
-                            say(&format!(
+                        let note = s.failure.take().map(|_| {
+                            format!(
                                 "tobira: renewed the credentials of profile `{}` again; they last until {}.\n",
                                 self.chain.profile(),
                                 iso(held.expires)
-                            ));
-                        }
+                            )
+                        });
+                        s.announced = None;
                         // Never sooner than a second from now (credentials a
                         // chain hands over already expired must not spin).
                         s.next_attempt =
                             held.renew_at.max(now.checked_add(SignedDuration::from_secs(1)).unwrap_or(now));
                         s.held = Some(held);
+                        note
                     }
                     Err(e) => {
                         s.next_attempt = now.checked_add(RETRY).unwrap_or(now);
                         let line = e.render_one_line().trim_end().trim_start_matches("tobira: ").to_string();
-                        if s.announced.as_deref() != Some(line.as_str()) {
+                        let note = (s.announced.as_deref() != Some(line.as_str())).then(|| {
                             let until = match s.held.as_ref().filter(|h| h.expires > now) {
                                 Some(h) => format!("the credentials it has last until {}", iso(h.expires)),
                                 None => "it has no valid credentials now".to_string(),
                             };
-                            say(&format!(
-                                "tobira: cannot renew the credentials of profile `{}` for the running command: {}\nhint: {until}; tobira tries again every {} seconds, so fixing this (in another terminal) is enough\n",
+                            format!(
+                                "tobira: cannot renew the credentials of profile `{}` for the running command: {line}\nhint: {until}; tobira tries again every {} seconds, so fixing this (in another terminal) is enough\n",
                                 self.chain.profile(),
-                                e.render_one_line().trim_end().trim_start_matches("tobira: "),
                                 RETRY.as_secs()
-                            ));
-                            s.announced = Some(line.clone());
-                        }
+                            )
+                        });
+                        s.announced = Some(line.clone());
                         s.failure = Some(line);
+                        note
                     }
                 }
+            };
+            // Written with the state unlocked: a slow stderr must not hold up requests.
+            if let Some(note) = note {
+                say(&note);
             }
             self.renewed.send_modify(|g| *g = g.wrapping_add(1));
         }
@@ -287,7 +292,7 @@ async fn answer(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
             "no Authorization header: send the value of AWS_CONTAINER_AUTHORIZATION_TOKEN",
         ));
     };
-    if !bool::from(given.as_bytes().ct_eq(shared.token.as_bytes())) {
+    if !bool::from(given.as_bytes().ct_eq(shared.token.expose().as_bytes())) {
         return Ok(message(
             StatusCode::FORBIDDEN,
             "the Authorization header is not this server's token (AWS_CONTAINER_AUTHORIZATION_TOKEN)",
@@ -329,17 +334,17 @@ async fn accept_loop(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
 #[derive(Debug)]
 struct Serving {
     url: String,
-    token: String,
+    token: Secret,
 }
 
 /// A random token for this run: 32 bytes from the OS, as hex.
-fn new_token() -> Result<String, CliError> {
+fn new_token() -> Result<Secret, CliError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| {
         CliError::new(Kind::Internal, format!("cannot make the credential server's token: no randomness: {e}"))
             .hint("the operating system's random number generator must be available")
     })?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(Secret::new(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()))
 }
 
 /// Binds 127.0.0.1 on a port the system picks and starts serving `first`,
@@ -467,7 +472,7 @@ pub fn exec(
             cmd.env_remove(v);
         }
         cmd.env("AWS_CONTAINER_CREDENTIALS_FULL_URI", &serving.url);
-        cmd.env("AWS_CONTAINER_AUTHORIZATION_TOKEN", &serving.token);
+        cmd.env("AWS_CONTAINER_AUTHORIZATION_TOKEN", serving.token.expose());
         if let Some(r) = &region {
             cmd.env("AWS_REGION", r).env("AWS_DEFAULT_REGION", r);
         }
@@ -575,7 +580,7 @@ pub fn serve_credentials(
         let serving = start(chain, first).await?;
         let lines: String = [
             ("AWS_CONTAINER_CREDENTIALS_FULL_URI", serving.url.as_str()),
-            ("AWS_CONTAINER_AUTHORIZATION_TOKEN", serving.token.as_str()),
+            ("AWS_CONTAINER_AUTHORIZATION_TOKEN", serving.token.expose()),
         ]
         .iter()
         .map(|(k, v)| match format {
