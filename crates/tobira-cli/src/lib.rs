@@ -81,8 +81,10 @@ enum Command {
     },
     /// Serve a profile's credentials to SDKs on 127.0.0.1 (container credentials) until Ctrl-C, renewing them; prints the two variables to set (for IDEs and containers on this machine)
     ServeCredentials {
+        /// The MFA code, when the profile needs one (else asked on the terminal, before serving)
         #[arg(long, value_name = "CODE")]
         mfa_code: Option<String>,
+        /// How to print the two variables (the shell they are for)
         #[arg(long, value_enum, default_value = "env")]
         format: commands::server::VarsFormat,
     },

@@ -214,6 +214,7 @@ fn lock_is_held(entry: &Path) -> bool {
 
 /// How many processes wait for the lock of `entry`: blocked requests are
 /// the `->` lines of /proc/locks, named by device and inode.
+#[cfg(target_os = "linux")]
 fn waiters(entry: &Path) -> usize {
     use std::os::unix::fs::MetadataExt;
     let name = entry.file_name().unwrap().to_string_lossy().into_owned();
@@ -222,6 +223,7 @@ fn waiters(entry: &Path) -> usize {
     locks.lines().filter(|l| l.contains("->") && l.split_whitespace().any(|w| w.ends_with(&format!(":{ino}")))).count()
 }
 
+#[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_lock_holder_killed_with_sigkill_does_not_hold_up_the_others() {
     let (s, t) = setup().await;
