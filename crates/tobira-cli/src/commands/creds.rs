@@ -439,6 +439,7 @@ pub fn whoami(
         let exec = ExecContext {
             home: ctx.home_dir()?.to_path_buf(),
             default_session_name: format!("tobira-{}", ctx.now.as_second()),
+            mfa_session_for_roles: false,
         };
         let mut mfa = TerminalMfa { given: mfa_code };
         c = rt.block_on(execute(&plan, &exec, &mut mfa)).map_err(|e| login_error(ctx, e, &sso_chosen(&plan)))?;
