@@ -22,12 +22,13 @@ import os
 import subprocess
 import sys
 import time
-import traceback
 import urllib.error
 import urllib.request
 
 import boto3
 import botocore.config
+
+from interop_checks import STATE, CheckFailed, check, exit_code, expect, need
 
 REGION = "us-east-1"
 START_URL = "https://d-1234567890.awsapps.com/start"
@@ -41,48 +42,6 @@ IDC_DB = os.environ["TOBIRA_IDC_DB"]
 IDC_URL = os.environ["TOBIRA_IDC_URL"]
 ADMIN_TOKEN = os.environ["TOBIRA_IDC_ADMIN_TOKEN"]
 AWS_CLI = os.path.join(os.path.dirname(sys.executable), "aws")
-
-RESULTS = []
-STATE = {}
-
-
-def report(name, ok, detail=None):
-    line = {"check": name, "ok": bool(ok)}
-    if not ok:
-        line["detail"] = detail
-    RESULTS.append(line)
-    print(json.dumps(line), flush=True)
-
-
-class CheckFailed(Exception):
-    pass
-
-
-def expect(cond, detail):
-    if not cond:
-        raise CheckFailed(detail)
-
-
-def check(name):
-    def run(fn):
-        try:
-            fn()
-        except CheckFailed as e:
-            report(name, False, str(e))
-        except Exception as e:  # noqa: BLE001 - any surprise is a failed check
-            report(name, False, f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=-3)}")
-        else:
-            report(name, True)
-        return fn
-
-    return run
-
-
-def need(key):
-    if key not in STATE:
-        raise CheckFailed(f"skipped: an earlier check did not produce {key!r}")
-    return STATE[key]
-
 
 def code_of(e):
     return e.response.get("Error", {}).get("Code")
@@ -500,5 +459,4 @@ def _():
     expect(counter("ListPermissionSets") - before == 2, "not exactly one retry after ThrottlingException")
 
 
-failed = [r for r in RESULTS if not r["ok"]]
-sys.exit(1 if failed else 0)
+sys.exit(exit_code())

@@ -27,10 +27,11 @@ import struct
 import subprocess
 import sys
 import time
-import traceback
 
 import boto3
 import botocore.exceptions
+
+from interop_checks import STATE, CheckFailed, check, exit_code, expect, need
 
 START_URL = "https://d-1234567890.awsapps.com/start"
 REGION = "us-east-1"
@@ -49,50 +50,6 @@ HOME = os.environ["HOME"]
 CONFIG_FILE = os.environ["AWS_CONFIG_FILE"]
 CREDENTIALS_FILE = os.environ["AWS_SHARED_CREDENTIALS_FILE"]
 AWS_CLI = os.path.join(os.path.dirname(sys.executable), "aws")
-
-RESULTS = []
-STATE = {}
-
-
-def report(name, ok, detail=None):
-    line = {"check": name, "ok": bool(ok)}
-    if not ok:
-        line["detail"] = detail
-    RESULTS.append(line)
-    print(json.dumps(line), flush=True)
-
-
-class CheckFailed(Exception):
-    pass
-
-
-def expect(cond, detail):
-    if not cond:
-        raise CheckFailed(detail)
-
-
-def check(name):
-    """Runs the decorated function at once as one check; an exception is a failure."""
-
-    def run(fn):
-        try:
-            fn()
-        except CheckFailed as e:
-            report(name, False, str(e))
-        except Exception as e:  # noqa: BLE001 - any surprise is a failed check
-            report(name, False, f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=-3)}")
-        else:
-            report(name, True)
-        return fn
-
-    return run
-
-
-def need(key):
-    if key not in STATE:
-        raise CheckFailed(f"skipped: an earlier check did not produce {key!r}")
-    return STATE[key]
-
 
 def error_code(e):
     return e.response.get("Error", {}).get("Code")
@@ -586,4 +543,4 @@ def _():
            f"stderr {proc.stderr!r}")
 
 
-sys.exit(0 if RESULTS and all(r["ok"] for r in RESULTS) else 1)
+sys.exit(exit_code())
