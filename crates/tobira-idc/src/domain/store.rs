@@ -728,18 +728,11 @@ impl Store {
         session: &str,
         expires_at: i64,
     ) -> Result<()> {
-        self.conn().execute(
-            "INSERT INTO auth_codes (code_hash, client_id, redirect_uri, code_challenge, session_id, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![code_hash, a.client_id, a.redirect_uri, a.code_challenge, session, expires_at],
-        )?;
-        Ok(())
+        self.insert_code_for(code_hash, &a.client_id, &a.redirect_uri, &a.code_challenge, session, expires_at)
     }
 
-    /// Looks a code up and marks it used, in one transaction: any attempt
-    /// spends it. `used` in the answer says whether it had been spent before.
-    /// A code for a request that is not an SSO OIDC authorization (the
-    /// Sign-In service's).
+    /// A one-time code for a request: an SSO OIDC authorization's, or the
+    /// Sign-In service's.
     pub(crate) fn insert_code_for(
         &self,
         code_hash: &[u8],
@@ -766,6 +759,8 @@ impl Store {
         Ok(n == 1)
     }
 
+    /// Looks a code up and marks it used, in one transaction: any attempt
+    /// spends it. `used` in the answer says whether it had been spent before.
     pub(crate) fn redeem_code(&self, code_hash: &[u8]) -> Result<Option<CodeRow>> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
