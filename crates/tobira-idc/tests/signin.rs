@@ -219,13 +219,17 @@ async fn codes_are_single_use_and_bound_to_the_verifier_and_redirect() {
     // A failed attempt used the code up; a new sign-in is needed.
     let (_, shape, err) = exchange(&s, &key, &code, "v2").await;
     assert_eq!((shape.as_deref(), err["error"].as_str()), (Some("AccessDeniedException"), Some("AUTHCODE_EXPIRED")));
-    let (code, _) = sign_in(&s, SAME, CALLBACK, 1).await.unwrap();
+    // Each sign-in uses the MFA code of a new time step (a step is accepted once).
+    let next_step = || s.idc.clock().advance(std::time::Duration::from_secs(30));
+    next_step();
+    let (code, _) = sign_in(&s, SAME, CALLBACK, 0).await.unwrap();
     let other_redirect = json!({ "clientId": SAME, "grantType": "authorization_code", "code": code,
         "codeVerifier": VERIFIER, "redirectUri": "http://127.0.0.1:9/oauth/callback" });
     let (_, shape, _) = token(&s, &other_redirect, Some(&key.proof(&htu(&s), now, "v3"))).await;
     assert_eq!(shape.as_deref(), Some("ValidationException"));
     // Replaying a redeemed code revokes what it issued (RFC 6749 §4.1.2).
-    let (code, _) = sign_in(&s, SAME, CALLBACK, -1).await.unwrap();
+    next_step();
+    let (code, _) = sign_in(&s, SAME, CALLBACK, 0).await.unwrap();
     let (status, _, first) = exchange(&s, &key, &code, "v4").await;
     assert_eq!(status, 200, "{first}");
     let (_, _, err) = exchange(&s, &key, &code, "v5").await;
