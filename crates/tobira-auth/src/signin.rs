@@ -322,7 +322,7 @@ pub async fn login(
     let out = create_token(target, &token_url, &key, &body, clock, false).await?;
     let id_token = out.id_token.ok_or_else(|| SigninError::BadAnswer("it has no `idToken`".into()))?;
     let session = subject(id_token.expose())?;
-    let expires_at = clock() + SignedDuration::from_secs(out.expires_in);
+    let expires_at = expiry(clock(), out.expires_in);
     let dpop_key =
         key.to_sec1_pem().ok_or_else(|| SigninError::BadAnswer("the new DPoP key cannot be written".into()))?;
     let token = LoginToken {
@@ -375,6 +375,12 @@ struct TokenOutput {
     expires_in: i64,
     refresh_token: Option<Secret>,
     id_token: Option<Secret>,
+}
+
+/// `now + expires_in` in whole seconds, as the cache file keeps it.
+fn expiry(now: Timestamp, expires_in: i64) -> Timestamp {
+    let at = now + SignedDuration::from_secs(expires_in);
+    Timestamp::from_second(at.as_second()).unwrap_or(at)
 }
 
 /// One CreateOAuth2Token call with a fresh DPoP proof. Not retried: a
@@ -492,7 +498,7 @@ pub async fn valid_credentials(
         Err(AuthError::Network { .. }) if token.expires_at > now => return Ok(token),
         Err(e) => return Err(e),
     };
-    let expires_at = clock() + SignedDuration::from_secs(out.expires_in);
+    let expires_at = expiry(clock(), out.expires_in);
     if expires_at <= clock() {
         return Err(SigninError::StillExpired.into());
     }
