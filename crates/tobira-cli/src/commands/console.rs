@@ -310,6 +310,21 @@ pub fn login(
     emit(out, &text)
 }
 
+/// Marks a cached sign-in's credentials as expired (the service refused
+/// them: the sign-in was ended), so the next use refreshes them or says to
+/// sign in again. The refresh token and key stay. True when there was one.
+pub fn expire_cached(session: &str, cache_dir: &std::path::Path) -> bool {
+    let cache = LoginCache::at(cache_dir.to_path_buf());
+    let Ok(_lock) = tobira_fs::Lock::acquire(&cache.path(session)) else { return false };
+    match cache.read(session) {
+        Ok(Some(t)) => {
+            let expired = tobira_cache::login::LoginToken { expires_at: Timestamp::UNIX_EPOCH, ..t };
+            cache.write_locked(session, &expired).is_ok()
+        }
+        _ => false,
+    }
+}
+
 /// The profiles that use each login session, in file order.
 fn sessions_in(set: &ProfileSet) -> Vec<(String, Vec<String>)> {
     let mut out: Vec<(String, Vec<String>)> = Vec::new();
