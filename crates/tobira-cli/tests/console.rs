@@ -447,3 +447,109 @@ async fn logout_all_covers_login_sessions() {
     assert!(!t.aws_dir().join("login/cache").join(BOB_FILE).exists());
     assert!(t.aws_dir().join("login/cache/unrelated.json").exists(), "other files stay");
 }
+
+/// The AWS CLI's key from docs/login-session.md (SEC1, as `aws login` writes it).
+const CLI_KEY: &str = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIGCiMX0QxDyMBi5KoUrIYosom8jJumHKvCN1jskeJrGcoAoGCCqGSM49\nAwEHoUQDQgAEr3areyPKBIGeeBNppWerMemaurVn3rob/mxOXg1fra7Q6jux3V3q\nAzNrCl8CzXIcVmRapssoIGAXaT+CdlSVSA==\n-----END EC PRIVATE KEY-----\n";
+
+/// A DPoP proof made with `ring` directly, as the AWS CLI makes it (not
+/// with tobira's code): the SEC1 key wrapped in PKCS#8 for ring.
+fn cli_proof(htu: &str, iat: i64) -> String {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD as B64};
+    use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
+    let b64: String = CLI_KEY.lines().filter(|l| !l.starts_with("-----")).collect();
+    let sec1 = STANDARD.decode(b64).unwrap();
+    let alg: &[u8] = &[
+        0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d,
+        0x03, 0x01, 0x07,
+    ];
+    let mut body = vec![0x02, 0x01, 0x00];
+    body.extend_from_slice(alg);
+    body.extend([0x04, sec1.len() as u8]);
+    body.extend_from_slice(&sec1);
+    let mut pkcs8 = vec![0x30, 0x81, body.len() as u8];
+    pkcs8.extend(body);
+    let rng = ring::rand::SystemRandom::new();
+    let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &pkcs8, &rng).unwrap();
+    let p = key.public_key().as_ref();
+    let header = format!(
+        r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{{"kty":"EC","x":"{}","y":"{}","crv":"P-256"}}}}"#,
+        B64.encode(&p[1..33]),
+        B64.encode(&p[33..])
+    );
+    let payload = format!(r#"{{"htm":"POST","htu":"{htu}","iat":{iat},"jti":"{}"}}"#, Timestamp::now().as_nanosecond());
+    let input = format!("{}.{}", B64.encode(header), B64.encode(payload));
+    format!("{input}.{}", B64.encode(key.sign(&rng, input.as_bytes()).unwrap().as_ref()))
+}
+
+/// The cache file exactly as the AWS CLI writes it (json.dumps, its key order).
+fn cli_file(creds: &Value, expires_at: &str, refresh: &str, id_token: &str) -> String {
+    let j = |v: &str| serde_json::to_string(v).unwrap();
+    format!(
+        r#"{{"accessToken": {{"accessKeyId": {}, "secretAccessKey": {}, "sessionToken": {}, "accountId": "123456789012", "expiresAt": "{expires_at}"}}, "tokenType": "aws_sigv4", "clientId": "arn:aws:signin:::devtools/cross-device", "refreshToken": {}, "idToken": {}, "dpopKey": {}}}"#,
+        j(creds["accessKeyId"].as_str().unwrap()),
+        j(creds["secretAccessKey"].as_str().unwrap()),
+        j(creds["sessionToken"].as_str().unwrap()),
+        j(refresh),
+        j(id_token),
+        j(CLI_KEY)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_file_the_aws_cli_wrote_is_used_and_refreshed() {
+    use base64::Engine as _;
+    let s = IdcServer::start(Settings::default()).await;
+    // The AWS CLI's sign-in, played by the test: --remote, its key, its proof.
+    let verifier = "x".repeat(64);
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(<sha2::Sha256 as sha2::Digest>::digest(verifier.as_bytes()));
+    let confirmation = format!("{}/v1/sessions/confirmation", s.url);
+    let enc = |v: &str| v.replace(':', "%3A").replace('/', "%2F");
+    let url = format!(
+        "{}/v1/authorize?response_type=code&client_id={}&state=cli-state&code_challenge_method=SHA-256&scope=openid&redirect_uri={}&code_challenge={challenge}",
+        s.url,
+        enc("arn:aws:signin:::devtools/cross-device"),
+        enc(&confirmation)
+    );
+    let page = sign_in_as_bob(&s.idc, &url, 0).await.unwrap();
+    let pasted =
+        String::from_utf8(base64::engine::general_purpose::STANDARD.decode(verification_code(&page)).unwrap()).unwrap();
+    let code = pasted.split('&').find_map(|kv| kv.strip_prefix("code=")).unwrap();
+    let body = serde_json::json!({"clientId": "arn:aws:signin:::devtools/cross-device", "grantType": "authorization_code",
+        "code": code, "codeVerifier": verifier, "redirectUri": confirmation});
+    let proof = cli_proof(&format!("{}/v1/token", s.url), s.idc.clock().now_s());
+    let token_url = format!("{}/v1/token", s.url);
+    let (status, _, text) = tobira_test_support::http_with(
+        "POST",
+        &token_url,
+        &[("DPoP", &proof)],
+        Some(("application/json", body.to_string())),
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    let answer: Value = serde_json::from_str(&text).unwrap();
+    let id_token = answer["idToken"].as_str().unwrap();
+    let refresh = answer["refreshToken"].as_str().unwrap();
+    // Four minutes left, as the AWS CLI would have written it.
+    let soon = tobira_cache::token::format_time(Timestamp::now() + SignedDuration::from_mins(4));
+    let t = env_for(&s);
+    t.write_config("[profile cli]\nlogin_session = arn:aws:iam::123456789012:user/bob\nregion = us-east-1\n");
+    let path = t.aws_dir().join("login/cache").join(BOB_FILE);
+    t.write(&path, &cli_file(&answer["accessToken"], &soon, refresh, id_token));
+
+    let r = tobira(&t, &["whoami", "--profile", "cli"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(s.idc.count("CreateOAuth2Token"), 2, "tobira refreshed with the AWS CLI's key");
+    // Rewritten as the AWS CLI writes it: only the credentials and the refresh token changed.
+    let after = std::fs::read_to_string(&path).unwrap();
+    let tok = LoginToken::from_json(after.as_bytes()).unwrap();
+    let creds = serde_json::json!({"accessKeyId": tok.access_key_id, "secretAccessKey": tok.secret_access_key.expose(),
+        "sessionToken": tok.session_token.expose()});
+    assert_ne!(tok.access_key_id, answer["accessToken"]["accessKeyId"].as_str().unwrap());
+    assert_ne!(tok.refresh_token.expose(), refresh);
+    assert_eq!(
+        after,
+        cli_file(&creds, &tobira_cache::token::format_time(tok.expires_at), tok.refresh_token.expose(), id_token)
+    );
+}

@@ -155,18 +155,33 @@ pub fn bob_mfa_code(idc: &tobira_idc::Idc, offset: i64) -> String {
 /// One HTTP/1.1 exchange over a fresh connection: (status, head, body).
 /// `form` is sent as `application/x-www-form-urlencoded`.
 pub async fn http(method: &str, url: &str, form: Option<&[(&str, &str)]>) -> (u16, String, String) {
+    let body = form.map(|f| {
+        let text = f.iter().map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))).collect::<Vec<_>>().join("&");
+        ("application/x-www-form-urlencoded", text)
+    });
+    http_with(method, url, &[], body).await
+}
+
+/// [`http`] with extra headers and a body of any type: `(content type, text)`.
+pub async fn http_with(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<(&str, String)>,
+) -> (u16, String, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rest = url.strip_prefix("http://").expect("an http:// URL");
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let path = if path.is_empty() { "/" } else { path };
-    let body =
-        form.map(|f| f.iter().map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))).collect::<Vec<_>>().join("&"));
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n");
-    if let Some(b) = &body {
-        req.push_str(&format!("Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n", b.len()));
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if let Some((ct, b)) = &body {
+        req.push_str(&format!("Content-Type: {ct}\r\nContent-Length: {}\r\n", b.len()));
     }
     req.push_str("\r\n");
-    req.push_str(body.as_deref().unwrap_or(""));
+    req.push_str(body.as_ref().map_or("", |(_, b)| b.as_str()));
     let mut stream = tokio::net::TcpStream::connect(authority).await.expect("connect");
     stream.write_all(req.as_bytes()).await.expect("send");
     let mut raw = Vec::new();
