@@ -553,3 +553,55 @@ async fn a_file_the_aws_cli_wrote_is_used_and_refreshed() {
         cli_file(&creds, &tobira_cache::token::format_time(tok.expires_at), tok.refresh_token.expose(), id_token)
     );
 }
+
+/// Runs Python code with the repo's .venv (pinned botocore/boto3 with
+/// awscrt, scripts/setup-python.sh); `None` when it is knowingly absent.
+fn python(t: &TestEnv, code: &str) -> Option<Run> {
+    #[allow(clippy::disallowed_methods)] // test switch
+    let skip = std::env::var_os("TOBIRA_SKIP_INTEROP").is_some();
+    let py = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
+    if !py.exists() {
+        assert!(skip, "{} missing: run scripts/setup-python.sh (or set TOBIRA_SKIP_INTEROP=1)", py.display());
+        return None;
+    }
+    let mut cmd = t.command(py);
+    cmd.args(["-c", code]);
+    Some(run(cmd))
+}
+
+const WHO: &str = "import boto3\nprint(boto3.Session(profile_name='dev').client('sts').get_caller_identity()['Arn'])";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn botocore_uses_and_refreshes_tobiras_sign_in() {
+    let s = IdcServer::start(Settings::default()).await;
+    let t = env_for(&s);
+    let r = console_login(&s, &t, &["login", "--console", "--profile", "dev", "--region", "us-east-1"], 0).await;
+    assert_eq!(r.code, Some(0), "{r:?}");
+    // botocore reads tobira's file as is: more than five minutes left, no call.
+    let Some(r) = python(&t, WHO) else { return };
+    assert_eq!((r.code, r.stdout.as_str()), (Some(0), "arn:aws:iam::123456789012:user/bob\n"), "{r:?}");
+    assert_eq!(s.idc.count("CreateOAuth2Token"), 1);
+    // Four minutes left: botocore refreshes with tobira's key and refresh token.
+    let before = expire_in(&t, SignedDuration::from_mins(4));
+    let r = python(&t, WHO).unwrap();
+    assert_eq!((r.code, r.stdout.as_str()), (Some(0), "arn:aws:iam::123456789012:user/bob\n"), "{r:?}");
+    assert_eq!(s.idc.count("CreateOAuth2Token"), 2, "botocore called CreateOAuth2Token");
+    // botocore's file is the AWS CLI's format too: tobira re-encodes it to the same bytes.
+    let bytes = std::fs::read(t.aws_dir().join("login/cache").join(BOB_FILE)).unwrap();
+    let after = LoginToken::from_json(&bytes).unwrap();
+    assert_eq!(after.to_json().as_bytes(), bytes, "{}", String::from_utf8_lossy(&bytes));
+    assert_ne!(after.refresh_token, before.refresh_token, "botocore stored the rotated refresh token");
+    assert_eq!((&after.dpop_key, &after.id_token), (&before.dpop_key, &before.id_token));
+    // tobira uses botocore's fresh credentials as they are.
+    let r = tobira(&t, &["whoami", "--profile", "dev"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(s.idc.count("CreateOAuth2Token"), 2);
+    // And botocore refreshes after tobira did.
+    expire_in(&t, SignedDuration::from_mins(-1));
+    assert_eq!(tobira(&t, &["whoami", "--profile", "dev"]).code, Some(0));
+    assert_eq!(s.idc.count("CreateOAuth2Token"), 3);
+    expire_in(&t, SignedDuration::from_mins(2));
+    let r = python(&t, WHO).unwrap();
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(s.idc.count("CreateOAuth2Token"), 4, "botocore refreshed the token tobira rotated");
+}
