@@ -41,7 +41,9 @@ fn recording_browser(t: &mut TestEnv) {
 }
 
 /// Starts `tobira ARGS` with piped stdin/stdout, reads stdout up to the
-/// authorize URL and returns it with what came before it.
+/// authorize URL and returns it with what came before it. The caller
+/// waits for the child ([`finish`]).
+#[allow(clippy::zombie_processes)]
 fn start(t: &TestEnv, args: &[&str]) -> (Child, BufReader<std::process::ChildStdout>, String, String) {
     let mut cmd = t.command(TOBIRA);
     cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -50,7 +52,10 @@ fn start(t: &TestEnv, args: &[&str]) -> (Child, BufReader<std::process::ChildStd
     let mut before = String::new();
     loop {
         let mut line = String::new();
-        assert!(out.read_line(&mut line).unwrap() > 0, "tobira ended before printing a URL: {before}");
+        if out.read_line(&mut line).unwrap() == 0 {
+            let status = child.wait().unwrap();
+            panic!("tobira ended ({status}) before printing a URL: {before}");
+        }
         if line.contains("/v1/authorize?") {
             return (child, out, before, line.trim().to_string());
         }
