@@ -437,7 +437,15 @@ async fn refusals_and_errors_say_what_to_do() {
 async fn logout_all_covers_login_sessions() {
     let s = IdcServer::start(Settings::default()).await;
     let t = env_for(&s);
-    let r = console_login(&s, &t, &["login", "--console", "--profile", "dev", "--region", "us-east-1"], 0).await;
+    // No $BROWSER and no display: the URL is printed, and the sign-in still
+    // comes back to the listener from a browser on this machine.
+    let (child, out, before, url) = start(&t, &["login", "--console", "--profile", "dev", "--region", "us-east-1"]);
+    assert_eq!(
+        before,
+        "Browser will not be automatically opened.\nOpen the following URL in a browser on this machine (the sign-in returns to tobira on 127.0.0.1).\nTo sign in from another device, run this command again with the '--remote' option.\n\n"
+    );
+    sign_in_as_bob(&s.idc, &url, 0).await.unwrap();
+    let r = finish(child, out);
     assert_eq!(r.code, Some(0), "{r:?}");
     t.write(&t.aws_dir().join("login/cache/unrelated.json"), "{\"hello\": 1}");
     let r = tobira(&t, &["logout", "--all"]);

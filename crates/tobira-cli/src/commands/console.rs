@@ -230,7 +230,7 @@ pub fn login(
         (None, None, None) if interactive() => {
             let _ = writeln!(
                 std::io::stderr(),
-                "No AWS region has been configured. The AWS region is the geographic location of your AWS resources.\nIf you have used AWS before, choose the region where your resources are; else {DEFAULT_REGION} is a fine start."
+                "No AWS region has been configured. The AWS region is the geographic location of your AWS resources."
             );
             let answer =
                 inquire::Text::new(&format!("AWS Region [{DEFAULT_REGION}]:")).prompt().map_err(prompt_error)?;
@@ -255,7 +255,8 @@ pub fn login(
         endpoint: endpoints.signin.as_ref().map(|e| e.value.clone()),
     };
     let addresses = Addresses { endpoints, sso_region_from: None, region: Some(region.clone()) };
-    let browser = !no_browser && !remote;
+    // No desktop (SSH, CI): print the URL rather than start a text browser.
+    let browser = !no_browser && !remote && super::sso::browser_available(ctx);
     let opts = SigninOptions { remote, open_browser: browser, timeout: Duration::from_secs(600) };
     let mut ui = TerminalUi { out, spinner: None };
     let result = runtime()?.block_on(tobira_auth::signin::login(&target, opts, &mut ui, &Timestamp::now));

@@ -205,7 +205,7 @@ pub fn sso_chosen(plan: &tobira_config::Plan) -> Chosen {
 
 /// Whether a browser can be opened here: `$BROWSER`, a desktop session, or
 /// macOS/Windows; never over SSH without a display.
-fn browser_available(ctx: &Context) -> bool {
+pub(crate) fn browser_available(ctx: &Context) -> bool {
     if ctx.env.get("BROWSER").is_some() {
         return true;
     }
