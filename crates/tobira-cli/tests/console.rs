@@ -618,3 +618,19 @@ async fn botocore_uses_and_refreshes_tobiras_sign_in() {
     assert_eq!(r.code, Some(0), "{r:?}");
     assert_eq!(s.idc.count("CreateOAuth2Token"), 4, "botocore refreshed the token tobira rotated");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn another_principal_is_not_switched_to_without_a_yes() {
+    let s = IdcServer::start(Settings::default()).await;
+    let t = env_for(&s);
+    let config = "[profile dev]\nlogin_session = arn:aws:iam::123456789012:user/carol\nregion = us-east-1\n";
+    t.write_config(config);
+    let r = console_login(&s, &t, &["login", "--profile", "dev"], 0).await;
+    assert_eq!(r.code, Some(5), "{r:?}");
+    assert_eq!(
+        r.stderr,
+        "error: profile `dev` uses login session `arn:aws:iam::123456789012:user/carol`, but you signed in as `arn:aws:iam::123456789012:user/bob`; nothing was written\n\nhint: run the command on a terminal to confirm the switch\n\nhint: or remove `login_session` from profile `dev` (~/.aws/config:2) and sign in again\n\nhint: or keep both: `tobira login --console --profile NEW-NAME`\n"
+    );
+    assert_eq!(std::fs::read_to_string(t.config_path()).unwrap(), config, "the profile is unchanged");
+    assert!(!t.aws_dir().join("login/cache").join(BOB_FILE).exists(), "nothing cached");
+}
