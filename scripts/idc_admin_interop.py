@@ -14,7 +14,8 @@ directory names in `instance.administrators`. The sequence under
 "terraform.*" is what Terraform's aws provider 5.100 sends for
 aws_identitystore_user/group/group_membership, aws_ssoadmin_permission_set,
 managed_policy_attachment and account_assignment (docs/admin-apis.md),
-replayed through boto3 because the Terraform registry is not reachable here.
+replayed through boto3 (crates/tobira-idc/tests/terraform.rs also runs real
+Terraform with the provider from a local mirror).
 """
 import json
 import os

@@ -370,18 +370,82 @@ test("console sign-in: tobira login --console through the Sign-In page in a brow
   const ctx = await browser.newContext({ viewport: { width: 390, height: 844 } });
   const page = await ctx.newPage();
   await page.goto(url);
-  await page.screenshot({ path: join(shots, "18-console-sign-in.png"), fullPage: true });
+  await page.screenshot({ path: join(shots, "19-tobira-login-console.png"), fullPage: true });
   await page.fill("#account", "123456789012");
   await page.fill("#user", "bob");
   await page.fill("#password", "correct horse battery staple");
   await page.fill("#mfa_code", totp("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", 0));
   await page.click("#signin");
   assert.match(await page.textContent("body"), /tobira received your sign-in/);
-  await page.screenshot({ path: join(shots, "19-console-sign-in-done.png"), fullPage: true });
+  await page.screenshot({ path: join(shots, "20-tobira-login-console-done.png"), fullPage: true });
   assert.equal(await exited, 0, stdout + stderr);
   assert.match(stdout, /Updated profile dev to use arn:aws:iam::123456789012:user\/bob credentials\./);
   const who = JSON.parse(execFileSync(tobiraBin, ["whoami", "--json", "--profile", "dev"], { env }).toString());
   assert.equal(who.arn, "arn:aws:iam::123456789012:user/bob");
   await ctx.close();
   server.child.kill();
+});
+
+// aws login's Sign-In service: the console sign-in page in Chromium (bob, an
+// IAM user with a console password and MFA), the redirect to a loopback
+// listener, and the token exchange with a DPoP proof made as the AWS SDKs make
+// it (node:crypto, P-256, raw r||s).
+test("aws login: console sign-in page, loopback redirect, DPoP token exchange, credentials STS accepts", async () => {
+  const { generateKeyPairSync, createHash, sign, randomUUID } = await import("node:crypto");
+  const b64u = (b) => Buffer.from(b).toString("base64url");
+  const verifier = "a".repeat(20) + randomUUID().replace(/-/g, "") + "b".repeat(12);
+  const challenge = b64u(createHash("sha256").update(verifier).digest());
+  let resolveHit;
+  const hit = new Promise((r) => (resolveHit = r));
+  const listener = createServer((req, res) => { res.end("signed in"); resolveHit(new URL(req.url, "http://127.0.0.1")); });
+  await new Promise((r) => listener.listen(0, "127.0.0.1", r));
+  const redirect = `http://127.0.0.1:${listener.address().port}/oauth/callback`;
+  const q = new URLSearchParams({ response_type: "code", client_id: "arn:aws:signin:::devtools/same-device", state: "st-login",
+    code_challenge_method: "SHA-256", scope: "openid", redirect_uri: redirect, code_challenge: challenge });
+  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const page = await ctx.newPage();
+  await page.goto(`${idc.url}/v1/authorize?${q}`);
+  await page.screenshot({ path: join(shots, "18-aws-login-sign-in.png"), fullPage: true });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+  assert.equal(overflow, false, "the page fits a 390 px screen");
+  await page.fill("#account", "123456789012");
+  await page.fill("#user", "bob");
+  await page.fill("#password", "correct horse battery staple");
+  await page.click("#signin");
+  assert.match(await page.textContent("#error"), /This user has an MFA device/);
+  assert.equal(await page.inputValue("#user"), "bob", "what was typed is kept (but not the password)");
+  assert.equal(await page.inputValue("#password"), "");
+  await page.fill("#password", "correct horse battery staple");
+  await page.fill("#mfa_code", totp("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", 0));
+  await page.click("#signin");
+  const landed = await Promise.race([hit, new Promise((_, reject) => setTimeout(() => reject(new Error("no redirect to the loopback listener within 10 s")), 10000))]);
+  assert.equal(landed.searchParams.get("state"), "st-login");
+  const code = landed.searchParams.get("code");
+  listener.close();
+
+  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const jwk = publicKey.export({ format: "jwk" });
+  const proof = (htu) => {
+    const header = b64u(JSON.stringify({ alg: "ES256", typ: "dpop+jwt", jwk: { kty: "EC", crv: "P-256", x: jwk.x, y: jwk.y } }));
+    const payload = b64u(JSON.stringify({ jti: randomUUID(), htm: "POST", htu, iat: Math.floor(Date.now() / 1000) }));
+    const sig = sign("sha256", Buffer.from(`${header}.${payload}`), { key: privateKey, dsaEncoding: "ieee-p1363" });
+    return `${header}.${payload}.${b64u(sig)}`;
+  };
+  const exchange = (body, dpop) => fetch(`${idc.url}/v1/token`, { method: "POST",
+    headers: { "content-type": "application/json", dpop }, body: JSON.stringify(body) });
+  const body = { clientId: "arn:aws:signin:::devtools/same-device", grantType: "authorization_code", code, codeVerifier: verifier, redirectUri: redirect };
+  const refused = await exchange(body, proof("http://evil.example/v1/token"));
+  assert.equal(refused.status, 400, "a proof for another URL");
+  const r = await exchange(body, proof(`${idc.url}/v1/token`));
+  const out = await r.json();
+  assert.equal(r.status, 200, JSON.stringify(out));
+  const sub = JSON.parse(Buffer.from(out.idToken.split(".")[1], "base64url").toString()).sub;
+  assert.equal(sub, "arn:aws:iam::123456789012:user/bob");
+  const who = JSON.parse(execFileSync(tobiraBin, ["whoami", "--json"], {
+    env: { PATH: process.env.PATH, HOME: idc.dir, AWS_ACCESS_KEY_ID: out.accessToken.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: out.accessToken.secretAccessKey, AWS_SESSION_TOKEN: out.accessToken.sessionToken,
+      AWS_ENDPOINT_URL_STS: idc.url, AWS_EC2_METADATA_DISABLED: "true" },
+  }).toString());
+  assert.equal(who.arn, "arn:aws:iam::123456789012:user/bob");
+  await ctx.close();
 });

@@ -2,13 +2,16 @@
 //! step assumes a role with them. Results are cached where the AWS CLI caches
 //! them (`~/.aws/cli/cache`, same names and layout, so each reuses the
 //! other's), MFA sessions in tobira's own cache; a cache entry with more than
-//! 15 minutes left is used without any network call.
+//! 15 minutes left is used without any network call. An entry that is due is
+//! renewed under its own lock, checked again once the lock is held, so any
+//! number of processes renew it once (docs/locking.md).
 
+use std::future::Future;
 use std::path::PathBuf;
 
 use jiff::{SignedDuration, Timestamp};
 use tobira_cache::keys::{AssumeRoleKey, SsoKey, assume_role_file_name, sso_role_credentials_file_name};
-use tobira_cache::{CredentialCache, Credentials, SsoCache};
+use tobira_cache::{AssumedRoleUser, CredentialCache, Credentials, EntryLock, SsoCache};
 use tobira_config::resolve::{AssumeRole, SsoRole};
 use tobira_config::{Plan, Secret, Step};
 
@@ -17,14 +20,78 @@ use crate::{AuthError, SsoTarget, service_error};
 /// Asks for an MFA code (the CLI reads the terminal; tests answer directly).
 pub trait MfaPrompt {
     fn code(&mut self, serial: &str) -> Result<String, AuthError>;
+
+    /// Whether a code can be had at all. When not (renewing for a running
+    /// command), a cached MFA session is used until it ends instead of being
+    /// replaced 15 minutes early.
+    fn can_ask(&self) -> bool {
+        true
+    }
 }
 
-/// Where things are.
+/// Where things are, and how to run.
 #[derive(Clone, Debug)]
 pub struct ExecContext {
     pub home: PathBuf,
     /// Session name for roles without `role_session_name`.
     pub default_session_name: String,
+    /// For a credential server (`tobira exec --server`): a role that wants
+    /// MFA and is assumed straight from long-term keys is assumed from an MFA
+    /// session of those keys instead (GetSessionToken with the code, cached
+    /// like any MFA session), so re-assuming it later needs no code while the
+    /// session lasts.
+    pub mfa_session_for_roles: bool,
+}
+
+/// An entry that another process renewed while this one waited for its
+/// lock is taken if it has more than this left, even inside the refresh
+/// window: a new call would not give anything that lasts longer.
+const RENEWED_MEANWHILE_MIN: SignedDuration = SignedDuration::from_secs(5);
+
+/// An MFA session is used until this close to its end when no code can be
+/// asked for: long enough for the AssumeRole call made with it.
+pub const MFA_SESSION_LAST_USE: SignedDuration = SignedDuration::from_secs(10);
+
+/// Check, lock, re-read, re-check, renew (docs/locking.md): the entry
+/// `name` of `cache` if `usable`; else, under the entry's lock, the entry as
+/// re-read if it is usable now or another process renewed it meanwhile;
+/// else what `renew` makes of it (it writes through the lock it is given).
+/// Waiting for the lock happens off the async threads. The lock is an OS
+/// lock, so a holder that dies (even by SIGKILL) releases it.
+async fn renew_once<F, Fut>(
+    cache: &CredentialCache,
+    name: &str,
+    usable: &(dyn Fn(&Credentials) -> bool + Sync),
+    renew: F,
+) -> Result<Credentials, AuthError>
+where
+    F: FnOnce(EntryLock) -> Fut,
+    Fut: Future<Output = Result<Credentials, AuthError>>,
+{
+    let seen = cache.read(name);
+    if let Some(c) = seen.as_ref().filter(|c| usable(c)) {
+        return Ok(c.clone());
+    }
+    let path = cache.path(name);
+    let lock = {
+        let (cache, name) = (cache.clone(), name.to_string());
+        tokio::task::spawn_blocking(move || cache.lock(&name))
+            .await
+            .map_err(|e| AuthError::CacheFile { action: "lock", path: path.clone(), source: std::io::Error::other(e) })?
+            .map_err(|source| AuthError::CacheFile { action: "lock", path: path.clone(), source })?
+    };
+    if let Some(c) = lock.read() {
+        let renewed_meanwhile = seen.as_ref() != Some(&c) && c.valid_for(Timestamp::now(), RENEWED_MEANWHILE_MIN);
+        if usable(&c) || renewed_meanwhile {
+            return Ok(c);
+        }
+    }
+    renew(lock).await
+}
+
+/// The error for a cache entry that could not be written.
+fn write_error(lock: &EntryLock, source: std::io::Error) -> AuthError {
+    AuthError::CacheFile { action: "write", path: lock.path(), source }
 }
 
 /// How long an MFA session (GetSessionToken) lasts: AWS's default, 12 hours.
@@ -126,7 +193,11 @@ pub fn cached(plan: &Plan, home: &std::path::Path, now: Timestamp) -> Option<Cre
 }
 
 /// Runs the plan and returns the final credentials.
-pub async fn execute(plan: &Plan, ctx: &ExecContext, mfa: &mut dyn MfaPrompt) -> Result<Credentials, AuthError> {
+pub async fn execute(
+    plan: &Plan,
+    ctx: &ExecContext,
+    mfa: &mut (dyn MfaPrompt + Send),
+) -> Result<Credentials, AuthError> {
     let now = Timestamp::now();
     let cli = CredentialCache::cli(&ctx.home);
     // Start from the last cached step that is still fresh.
@@ -147,8 +218,9 @@ pub async fn execute(plan: &Plan, ctx: &ExecContext, mfa: &mut dyn MfaPrompt) ->
     // The serial of an MFA session in the chain: a role that wants the same
     // device is satisfied by it (MFA is present), so the user types one code.
     let mut mfa_done: Option<String> = None;
-    for step in &plan.steps[start..] {
-        current = Some(run_step(plan, step, current.as_ref(), ctx, mfa, &mut mfa_done).await?);
+    for (i, step) in plan.steps.iter().enumerate().skip(start) {
+        let next = plan.steps.get(i + 1);
+        current = Some(run_step(plan, step, next, current.as_ref(), ctx, mfa, &mut mfa_done).await?);
     }
     current.ok_or_else(|| AuthError::Credentials("the plan has no credential steps".into()))
 }
@@ -156,103 +228,109 @@ pub async fn execute(plan: &Plan, ctx: &ExecContext, mfa: &mut dyn MfaPrompt) ->
 async fn run_step(
     plan: &Plan,
     step: &Step,
+    next: Option<&Step>,
     source: Option<&Credentials>,
     ctx: &ExecContext,
-    mfa: &mut dyn MfaPrompt,
+    mfa: &mut (dyn MfaPrompt + Send),
     mfa_done: &mut Option<String>,
 ) -> Result<Credentials, AuthError> {
     let cli = CredentialCache::cli(&ctx.home);
+    let fresh = |c: &Credentials| c.fresh(Timestamp::now());
     match step {
-        Step::Env(k) | Step::Static(k) => {
-            let keys = Credentials {
-                access_key_id: k.access_key_id.value.clone(),
-                secret_access_key: k.secret_access_key.value.clone(),
-                session_token: k.session_token.as_ref().map(|t| t.value.clone()),
-                expiration: k.expiration.as_ref().and_then(|e| tobira_cache::token::parse_time(&e.value)),
-                account_id: k.account_id.as_ref().map(|a| a.value.clone()),
+        Step::Env(_) | Step::Static(_) => {
+            let Some((keys, serial)) = keys_of(step, next, ctx) else {
+                return Err(AuthError::Credentials("the step has no keys".into()));
             };
-            match &k.mfa_serial {
-                // A profile's keys plus `mfa_serial`: an MFA session, one code
-                // per session, shared by every profile using these keys.
-                Some(serial) if matches!(step, Step::Static(_)) => {
-                    let session = mfa_session(plan, &keys, &serial.value, ctx, mfa).await?;
-                    *mfa_done = Some(serial.value.clone());
+            match serial {
+                Some(serial) => {
+                    let session = mfa_session(plan, &keys, &serial, ctx, mfa).await?;
+                    *mfa_done = Some(serial);
                     Ok(session)
                 }
-                _ => Ok(keys),
+                None => Ok(keys),
             }
         }
         Step::Sso(s) => {
-            let target = sso_target(plan, s);
-            let cache = SsoCache::in_home(&ctx.home);
-            let token = crate::valid_token(&target, &cache).await?;
-            let out = crate::portal_client(&target)
-                .get_role_credentials()
-                .access_token(token.access_token.expose())
-                .account_id(&s.account_id.value)
-                .role_name(&s.role_name.value)
-                .send()
-                .await
-                .map_err(|e| service_error(target.portal_call("GetRoleCredentials"), e))?;
-            let rc = out
-                .role_credentials()
-                .ok_or_else(|| AuthError::Credentials("GetRoleCredentials returned nothing".into()))?;
-            let creds = Credentials {
-                access_key_id: rc.access_key_id().unwrap_or_default().to_string(),
-                secret_access_key: Secret::new(rc.secret_access_key().unwrap_or_default()),
-                session_token: rc.session_token().map(Secret::new),
-                expiration: Timestamp::from_millisecond(rc.expiration()).ok(),
-                account_id: Some(s.account_id.value.clone()),
-            };
-            cli.write_sso(&sso_cache_name(s), &creds)?;
-            Ok(creds)
+            renew_once(&cli, &sso_cache_name(s), &fresh, |lock| async move {
+                let target = sso_target(plan, s);
+                let cache = SsoCache::in_home(&ctx.home);
+                let token = crate::valid_token(&target, &cache).await?;
+                let out = crate::portal_client(&target)
+                    .get_role_credentials()
+                    .access_token(token.access_token.expose())
+                    .account_id(&s.account_id.value)
+                    .role_name(&s.role_name.value)
+                    .send()
+                    .await
+                    .map_err(|e| service_error(target.portal_call("GetRoleCredentials"), e))?;
+                let rc = out
+                    .role_credentials()
+                    .ok_or_else(|| AuthError::Credentials("GetRoleCredentials returned nothing".into()))?;
+                let creds = Credentials {
+                    access_key_id: rc.access_key_id().unwrap_or_default().to_string(),
+                    secret_access_key: Secret::new(rc.secret_access_key().unwrap_or_default()),
+                    session_token: rc.session_token().map(Secret::new),
+                    expiration: Timestamp::from_millisecond(rc.expiration()).ok(),
+                    account_id: Some(s.account_id.value.clone()),
+                };
+                lock.write_sso(&creds).map_err(|e| write_error(&lock, e))?;
+                Ok(creds)
+            })
+            .await
         }
         Step::Process { profile, command } => run_process(profile, &command.value),
         Step::AssumeRole(a) => {
             let source = source
                 .ok_or_else(|| AuthError::Credentials(format!("profile `{}` has no source credentials", a.profile)))?;
-            let session_name =
-                a.role_session_name.as_ref().map_or(ctx.default_session_name.clone(), |s| s.value.clone());
-            let mut req =
-                sts_client(plan, source).assume_role().role_arn(&a.role_arn.value).role_session_name(session_name);
-            if let Some(e) = &a.external_id {
-                req = req.external_id(&e.value);
-            }
-            if let Some(d) = &a.duration_seconds {
-                req = req.duration_seconds(i32::try_from(d.value).unwrap_or(i32::MAX));
-            }
-            if let Some(si) = &a.source_identity {
-                req = req.source_identity(&si.value);
-            }
-            if let Some(serial) = &a.mfa_serial
-                && mfa_done.as_deref() != Some(serial.value.as_str())
-            {
-                req = req.serial_number(&serial.value).token_code(mfa.code(&serial.value)?);
-            }
-            let out = req.send().await.map_err(|e| match service_error(sts_call(plan, "AssumeRole"), e) {
-                AuthError::Service { code, message, .. } if message.contains("role chaining") => {
-                    AuthError::ChainedDuration {
-                        profile: a.profile.clone(),
-                        message: format!("An error occurred ({code}) when calling the AssumeRole operation: {message}"),
-                    }
+            renew_once(&cli, &assume_role_cache_name(a), &fresh, |lock| async move {
+                let session_name =
+                    a.role_session_name.as_ref().map_or(ctx.default_session_name.clone(), |s| s.value.clone());
+                let mut req =
+                    sts_client(plan, source).assume_role().role_arn(&a.role_arn.value).role_session_name(session_name);
+                if let Some(e) = &a.external_id {
+                    req = req.external_id(&e.value);
                 }
-                other => other,
-            })?;
-            let user = out.assumed_role_user();
-            let arn = user.map(|u| u.arn().to_string()).unwrap_or_default();
-            let account = arn.split(':').nth(4).map(str::to_string);
-            let c =
-                out.credentials().ok_or_else(|| AuthError::Credentials("AssumeRole returned no credentials".into()))?;
-            let creds = from_sts(c, account);
-            let request_id = aws_sdk_sts::operation::RequestId::request_id(&out).unwrap_or("").to_string();
-            cli.write_assumed(
-                &assume_role_cache_name(a),
-                &creds,
-                user.map(|u| u.assumed_role_id()).unwrap_or(""),
-                &arn,
-                &request_id,
-            )?;
-            Ok(creds)
+                if let Some(d) = &a.duration_seconds {
+                    req = req.duration_seconds(i32::try_from(d.value).unwrap_or(i32::MAX));
+                }
+                if let Some(si) = &a.source_identity {
+                    req = req.source_identity(&si.value);
+                }
+                // Asked for only now: a process that found the entry renewed
+                // under the lock needs no code.
+                if let Some(serial) = &a.mfa_serial
+                    && mfa_done.as_deref() != Some(serial.value.as_str())
+                {
+                    req = req.serial_number(&serial.value).token_code(mfa.code(&serial.value)?);
+                }
+                let out = req.send().await.map_err(|e| match service_error(sts_call(plan, "AssumeRole"), e) {
+                    AuthError::Service { code, message, .. } if message.contains("role chaining") => {
+                        AuthError::ChainedDuration {
+                            profile: a.profile.clone(),
+                            message: format!(
+                                "An error occurred ({code}) when calling the AssumeRole operation: {message}"
+                            ),
+                        }
+                    }
+                    other => other,
+                })?;
+                let user = out.assumed_role_user();
+                let arn = user.map(|u| u.arn().to_string()).unwrap_or_default();
+                let account = arn.split(':').nth(4).map(str::to_string);
+                let c = out
+                    .credentials()
+                    .ok_or_else(|| AuthError::Credentials("AssumeRole returned no credentials".into()))?;
+                let creds = from_sts(c, account);
+                let request_id = aws_sdk_sts::operation::RequestId::request_id(&out).unwrap_or("");
+                let who = AssumedRoleUser {
+                    assumed_role_id: user.map(|u| u.assumed_role_id()).unwrap_or(""),
+                    arn: &arn,
+                    request_id,
+                };
+                lock.write_assumed(&creds, &who).map_err(|e| write_error(&lock, e))?;
+                Ok(creds)
+            })
+            .await
         }
         Step::WebIdentity(w) => {
             let token = std::fs::read_to_string(&w.token_file.value).map_err(|e| {
@@ -325,33 +403,94 @@ fn aws_error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// The keys of a keys step, and the serial of the MFA device whose session
+/// stands in for them, if any: a profile's keys plus `mfa_serial` (one code
+/// per session, shared by every profile using these keys), or, for a
+/// credential server, long-term keys a role that wants MFA is assumed from.
+fn keys_of(step: &Step, next: Option<&Step>, ctx: &ExecContext) -> Option<(Credentials, Option<String>)> {
+    let (Step::Env(k) | Step::Static(k)) = step else { return None };
+    let keys = Credentials {
+        access_key_id: k.access_key_id.value.clone(),
+        secret_access_key: k.secret_access_key.value.clone(),
+        session_token: k.session_token.as_ref().map(|t| t.value.clone()),
+        expiration: k.expiration.as_ref().and_then(|e| tobira_cache::token::parse_time(&e.value)),
+        account_id: k.account_id.as_ref().map(|a| a.value.clone()),
+    };
+    let serial = match (&k.mfa_serial, next) {
+        (Some(serial), _) if matches!(step, Step::Static(_)) => Some(serial.value.clone()),
+        (_, Some(Step::AssumeRole(a))) if ctx.mfa_session_for_roles && keys.session_token.is_none() => {
+            a.mfa_serial.as_ref().map(|m| m.value.clone())
+        }
+        _ => None,
+    };
+    Some((keys, serial))
+}
+
+/// Before a credential server starts its command: every MFA session the
+/// plan will renew from is made now (asking for the code now) unless a
+/// fresh one is cached, so that renewing later needs no code while the
+/// sessions last.
+pub async fn prepare_mfa_sessions(
+    plan: &Plan,
+    ctx: &ExecContext,
+    mfa: &mut (dyn MfaPrompt + Send),
+) -> Result<(), AuthError> {
+    for (i, step) in plan.steps.iter().enumerate() {
+        if let Some((keys, Some(serial))) = keys_of(step, plan.steps.get(i + 1), ctx) {
+            mfa_session(plan, &keys, &serial, ctx, mfa).await?;
+        }
+    }
+    Ok(())
+}
+
 /// GetSessionToken with an MFA code, cached per access key and device.
 async fn mfa_session(
     plan: &Plan,
     keys: &Credentials,
     serial: &str,
     ctx: &ExecContext,
-    mfa: &mut dyn MfaPrompt,
+    mfa: &mut (dyn MfaPrompt + Send),
 ) -> Result<Credentials, AuthError> {
     let cache = CredentialCache::mfa_sessions(&ctx.home);
     let name = mfa_session_name(&keys.access_key_id, serial);
-    if let Some(c) = cache.read(&name).filter(|c| c.fresh(Timestamp::now())) {
-        return Ok(c);
-    }
-    let code = mfa.code(serial)?;
+    // With someone to ask, a session inside the refresh window is replaced
+    // (one code now rather than a failure later); without, it serves until
+    // it ends.
+    let can_ask = mfa.can_ask();
+    let usable = |c: &Credentials| {
+        if can_ask { c.fresh(Timestamp::now()) } else { c.valid_for(Timestamp::now(), MFA_SESSION_LAST_USE) }
+    };
+    renew_once(&cache, &name, &usable, |lock| async move {
+        let code = mfa.code(serial)?;
+        let out = sts_client(plan, keys)
+            .get_session_token()
+            .serial_number(serial)
+            .token_code(code)
+            .duration_seconds(MFA_SESSION_SECONDS)
+            .send()
+            .await
+            .map_err(|e| service_error(sts_call(plan, "GetSessionToken"), e))?;
+        let c = out
+            .credentials()
+            .ok_or_else(|| AuthError::Credentials("GetSessionToken returned no credentials".into()))?;
+        let creds = from_sts(c, keys.account_id.clone());
+        lock.write_flat(&creds).map_err(|e| write_error(&lock, e))?;
+        Ok(creds)
+    })
+    .await
+}
+
+/// Temporary credentials for long-term keys (GetSessionToken without MFA),
+/// so a credential server never hands the long-term secret to the command.
+pub async fn session_for_keys(plan: &Plan, keys: &Credentials) -> Result<Credentials, AuthError> {
     let out = sts_client(plan, keys)
         .get_session_token()
-        .serial_number(serial)
-        .token_code(code)
-        .duration_seconds(MFA_SESSION_SECONDS)
         .send()
         .await
         .map_err(|e| service_error(sts_call(plan, "GetSessionToken"), e))?;
     let c =
         out.credentials().ok_or_else(|| AuthError::Credentials("GetSessionToken returned no credentials".into()))?;
-    let creds = from_sts(c, keys.account_id.clone());
-    cache.write_flat(&name, &creds)?;
-    Ok(creds)
+    Ok(from_sts(c, keys.account_id.clone()))
 }
 
 /// The MFA-session cache file for an access key and a device.

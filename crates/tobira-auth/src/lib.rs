@@ -110,6 +110,10 @@ pub enum AuthError {
     Expired(String),
     #[error("cannot write the token cache: {0}")]
     Cache(#[from] std::io::Error),
+    /// A credential cache entry (`~/.aws/cli/cache`, MFA sessions) could not
+    /// be locked or written.
+    #[error("cannot {action} the cache file {}: {source}", path.display())]
+    CacheFile { action: &'static str, path: std::path::PathBuf, source: std::io::Error },
     #[error("{0}")]
     Credentials(String),
     /// AssumeRole refused a duration over one hour for a chained role.
@@ -290,7 +294,7 @@ pub(crate) struct Tokens {
 
 /// The cached token for `target`, refreshed first when it is inside the
 /// refresh window (sso-session logins only). Concurrent callers refresh once:
-/// check, lock, re-read, re-check, refresh, write.
+/// check, lock, re-read, re-check, refresh, write (docs/locking.md).
 pub async fn valid_token(target: &SsoTarget, cache: &SsoCache) -> Result<SsoToken, AuthError> {
     let name = match &target.session {
         Some(s) => s.clone(),
@@ -317,11 +321,16 @@ pub async fn valid_token(target: &SsoTarget, cache: &SsoCache) -> Result<SsoToke
     let _lock = tokio::task::spawn_blocking(move || tobira_fs::Lock::acquire(&path))
         .await
         .map_err(|e| AuthError::Cache(std::io::Error::other(e.to_string())))??;
+    let seen = token;
     let token = read()?;
     let now = Timestamp::now();
+    // Refreshed by another process while this one waited: as good as a new
+    // refresh would be, even when tokens are shorter than the window.
+    let renewed_meanwhile = token != seen && token.expires_at.duration_since(now) > SignedDuration::from_secs(5);
     match token.freshness(now) {
         Freshness::Valid => return Ok(token),
         Freshness::Expired => return Err(AuthError::Expired(name)),
+        _ if renewed_meanwhile => return Ok(token),
         _ => {}
     }
     let (Some(client_id), Some(secret), Some(refresh)) = (&token.client_id, &token.client_secret, &token.refresh_token)

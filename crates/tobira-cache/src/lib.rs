@@ -16,7 +16,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub use keys::SsoKey;
-pub use role::{CredentialCache, Credentials};
+pub use role::{AssumedRoleUser, CredentialCache, Credentials, EntryLock};
 pub use token::{Freshness, Registration, SsoToken, TokenError};
 
 /// A cache file that exists but cannot be used.

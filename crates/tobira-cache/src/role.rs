@@ -29,6 +29,12 @@ impl Credentials {
         self.expiration.is_none_or(|e| e.duration_since(now) > REFRESH_WINDOW)
     }
 
+    /// Still usable for more than `margin` (or never expiring): what an entry
+    /// that cannot be renewed without a person (an MFA session) is held to.
+    pub fn valid_for(&self, now: Timestamp, margin: SignedDuration) -> bool {
+        self.expiration.is_none_or(|e| e.duration_since(now) > margin)
+    }
+
     /// Time left, if they expire.
     pub fn time_left(&self, now: Timestamp) -> Option<SignedDuration> {
         self.expiration.map(|e| e.duration_since(now))
@@ -73,36 +79,32 @@ impl CredentialCache {
         })
     }
 
+    /// The path of an entry.
+    pub fn path(&self, file_name: &str) -> PathBuf {
+        self.dir.join(file_name)
+    }
+
+    /// Blocks until this process holds the lock of one entry (an OS lock on
+    /// `.<name>.lock` beside it, released on drop and when the process dies,
+    /// however it dies): the renewal of an entry happens under it, so a crowd
+    /// of processes renews it once (docs/locking.md).
+    pub fn lock(&self, file_name: &str) -> io::Result<EntryLock> {
+        let lock = tobira_fs::Lock::acquire(&self.path(file_name))?;
+        Ok(EntryLock { cache: self.clone(), name: file_name.to_string(), _lock: lock })
+    }
+
     fn write(&self, file_name: &str, text: &str) -> io::Result<()> {
-        let path = self.dir.join(file_name);
-        let _lock = tobira_fs::Lock::acquire(&path)?;
-        tobira_fs::write_atomic(&path, text.as_bytes(), tobira_fs::PRIVATE_FILE)
+        self.lock(file_name)?.write(text)
     }
 
     /// An SSO role credential entry, as `aws` writes it (files.md §6.3).
     pub fn write_sso(&self, file_name: &str, c: &Credentials) -> io::Result<()> {
-        let text = format!("{{\"ProviderType\": \"sso\", \"Credentials\": {}}}", credentials_json(c, format_time));
-        self.write(file_name, &text)
+        self.write(file_name, &sso_json(c))
     }
 
     /// An assume-role entry, as `aws` writes it (files.md §6.4).
-    pub fn write_assumed(
-        &self,
-        file_name: &str,
-        c: &Credentials,
-        assumed_role_id: &str,
-        arn: &str,
-        request_id: &str,
-    ) -> io::Result<()> {
-        let iso = |t: Timestamp| t.strftime("%Y-%m-%dT%H:%M:%S+00:00").to_string();
-        let text = format!(
-            "{{\"Credentials\": {}, \"AssumedRoleUser\": {{\"AssumedRoleId\": {}, \"Arn\": {}}}, \"ResponseMetadata\": {{\"RequestId\": {}, \"HTTPStatusCode\": 200, \"HTTPHeaders\": {{}}, \"RetryAttempts\": 0}}}}",
-            credentials_json(c, iso),
-            j(&json!(assumed_role_id)),
-            j(&json!(arn)),
-            j(&json!(request_id))
-        );
-        self.write(file_name, &text)
+    pub fn write_assumed(&self, file_name: &str, c: &Credentials, user: &AssumedRoleUser<'_>) -> io::Result<()> {
+        self.write(file_name, &assumed_json(c, user))
     }
 
     /// A flat entry (tobira's MFA sessions).
@@ -118,6 +120,69 @@ impl CredentialCache {
             Err(e) => Err(e),
         }
     }
+}
+
+/// Who an AssumeRole call made the caller (kept in the entry as the AWS CLI keeps it).
+#[derive(Clone, Copy, Debug)]
+pub struct AssumedRoleUser<'a> {
+    pub assumed_role_id: &'a str,
+    pub arn: &'a str,
+    pub request_id: &'a str,
+}
+
+/// The lock of one cache entry, held while the entry is renewed; writes
+/// through it need no second lock. Released when dropped.
+#[derive(Debug)]
+pub struct EntryLock {
+    cache: CredentialCache,
+    name: String,
+    _lock: tobira_fs::Lock,
+}
+
+impl EntryLock {
+    /// The entry as it is now (re-read under the lock).
+    pub fn read(&self) -> Option<Credentials> {
+        self.cache.read(&self.name)
+    }
+
+    /// The entry's path.
+    pub fn path(&self) -> PathBuf {
+        self.cache.path(&self.name)
+    }
+
+    fn write(&self, text: &str) -> io::Result<()> {
+        tobira_fs::write_atomic(&self.cache.path(&self.name), text.as_bytes(), tobira_fs::PRIVATE_FILE)
+    }
+
+    /// [`CredentialCache::write_sso`] under this lock.
+    pub fn write_sso(&self, c: &Credentials) -> io::Result<()> {
+        self.write(&sso_json(c))
+    }
+
+    /// [`CredentialCache::write_assumed`] under this lock.
+    pub fn write_assumed(&self, c: &Credentials, user: &AssumedRoleUser<'_>) -> io::Result<()> {
+        self.write(&assumed_json(c, user))
+    }
+
+    /// [`CredentialCache::write_flat`] under this lock.
+    pub fn write_flat(&self, c: &Credentials) -> io::Result<()> {
+        self.write(&credentials_json(c, format_time))
+    }
+}
+
+fn sso_json(c: &Credentials) -> String {
+    format!("{{\"ProviderType\": \"sso\", \"Credentials\": {}}}", credentials_json(c, format_time))
+}
+
+fn assumed_json(c: &Credentials, user: &AssumedRoleUser<'_>) -> String {
+    let iso = |t: Timestamp| t.strftime("%Y-%m-%dT%H:%M:%S+00:00").to_string();
+    format!(
+        "{{\"Credentials\": {}, \"AssumedRoleUser\": {{\"AssumedRoleId\": {}, \"Arn\": {}}}, \"ResponseMetadata\": {{\"RequestId\": {}, \"HTTPStatusCode\": 200, \"HTTPHeaders\": {{}}, \"RetryAttempts\": 0}}}}",
+        credentials_json(c, iso),
+        j(&json!(user.assumed_role_id)),
+        j(&json!(user.arn)),
+        j(&json!(user.request_id))
+    )
 }
 
 /// `{"AccessKeyId": …, "SecretAccessKey": …, "SessionToken": …, "Expiration": …, "AccountId": …}`
@@ -163,7 +228,9 @@ mod tests {
             r#"{"ProviderType": "sso", "Credentials": {"AccessKeyId": "ASIAEXAMPLE", "SecretAccessKey": "s", "SessionToken": "t", "Expiration": "2026-11-22T01:28:47Z", "AccountId": "222222222222"}}"#
         );
         assert_eq!(cache.read("a.json"), Some(creds()));
-        cache.write_assumed("b.json", &creds(), "AROA:s", "arn:aws:sts::1:assumed-role/r/s", "req").unwrap();
+        let user =
+            AssumedRoleUser { assumed_role_id: "AROA:s", arn: "arn:aws:sts::1:assumed-role/r/s", request_id: "req" };
+        cache.write_assumed("b.json", &creds(), &user).unwrap();
         let text = std::fs::read_to_string(cache.dir().join("b.json")).unwrap();
         assert!(text.contains(r#""Expiration": "2026-11-22T01:28:47+00:00""#), "{text}");
         assert_eq!(cache.read("b.json"), Some(creds()));
@@ -171,10 +238,30 @@ mod tests {
     }
 
     #[test]
+    fn writes_under_an_entry_lock_and_the_lock_excludes_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = CredentialCache::cli(dir.path());
+        let held = cache.lock("a.json").unwrap();
+        assert_eq!(held.read(), None);
+        // Writing through the held lock does not wait for it.
+        held.write_sso(&creds()).unwrap();
+        assert_eq!(held.read(), Some(creds()));
+        assert!(tobira_fs::Lock::try_acquire(&cache.path("a.json")).unwrap().is_none(), "held");
+        // Another entry has its own lock.
+        assert!(tobira_fs::Lock::try_acquire(&cache.path("b.json")).unwrap().is_some());
+        drop(held);
+        assert!(tobira_fs::Lock::try_acquire(&cache.path("a.json")).unwrap().is_some(), "released on drop");
+        cache.write_flat("a.json", &creds()).unwrap();
+        assert_eq!(cache.read("a.json"), Some(creds()));
+    }
+
+    #[test]
     fn freshness() {
         let c = creds();
         assert!(c.fresh("2026-11-22T01:00:00Z".parse().unwrap()));
         assert!(!c.fresh("2026-11-22T01:14:00Z".parse().unwrap()));
+        assert!(c.valid_for("2026-11-22T01:28:00Z".parse().unwrap(), SignedDuration::from_secs(30)));
+        assert!(!c.valid_for("2026-11-22T01:28:20Z".parse().unwrap(), SignedDuration::from_secs(30)));
         assert!(Credentials { expiration: None, ..c }.fresh(Timestamp::MAX));
     }
 }

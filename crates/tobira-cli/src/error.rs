@@ -320,6 +320,11 @@ pub fn auth_error(e: AuthError, chosen: &Chosen) -> CliError {
         AuthError::Service { .. } => CliError::new(Kind::Service, e.to_string()),
         AuthError::Network { call, failure } => network(call, failure, &chosen.addresses),
         AuthError::Cache(_) => CliError::new(Kind::Internal, e.to_string()),
+        AuthError::CacheFile { path, .. } => {
+            let dir = path.parent().map(|d| d.display().to_string()).unwrap_or_default();
+            CliError::new(Kind::Internal, e.to_string())
+                .hint(format!("tobira needs to create and write files in `{dir}`: check its owner and permissions"))
+        }
         AuthError::Credentials(_) => CliError::new(Kind::NoCredentials, e.to_string()),
         AuthError::ChainedDuration { profile, .. } => CliError::new(Kind::InvalidProfile, e.to_string()).hint(format!(
             "a role assumed with role credentials (role chaining) lasts at most one hour: set `duration_seconds = 3600` or less in profile `{profile}`"

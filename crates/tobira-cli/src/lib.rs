@@ -70,9 +70,23 @@ enum Command {
         /// Allow running inside another `tobira exec`
         #[arg(long)]
         nested: bool,
+        /// Give the command a local credential server instead of keys: SDKs fetch credentials from
+        /// it (container credentials, 127.0.0.1, a token per run) and it renews them for as long as
+        /// the command runs, never asking for anything meanwhile
+        #[arg(long)]
+        server: bool,
         /// The command and its arguments, after `--` (none: your shell, `$SHELL`, else /bin/sh)
         #[arg(last = true)]
         command: Vec<String>,
+    },
+    /// Serve a profile's credentials to SDKs on 127.0.0.1 (container credentials) until Ctrl-C, renewing them; prints the two variables to set (for IDEs and containers on this machine)
+    ServeCredentials {
+        /// The MFA code, when the profile needs one (else asked on the terminal, before serving)
+        #[arg(long, value_name = "CODE")]
+        mfa_code: Option<String>,
+        /// How to print the two variables (the shell they are for)
+        #[arg(long, value_enum, default_value = "env")]
+        format: commands::server::VarsFormat,
     },
     /// Who the credentials of a profile are (STS GetCallerIdentity), and how long they last
     Whoami {
@@ -335,8 +349,20 @@ pub fn run(args: impl IntoIterator<Item = OsString>, ctx: &Context) -> ExitCode 
                 }
             };
         }
-        Command::Exec { mfa_code, nested, command } => {
+        Command::Exec { mfa_code, nested, server: true, command } => {
+            return match commands::server::exec(ctx, cli.global.profile, mfa_code, nested, &command) {
+                Ok(code) => code,
+                Err(e) => {
+                    let _ = io::stderr().write_all(e.render().as_bytes());
+                    e.exit_code()
+                }
+            };
+        }
+        Command::Exec { mfa_code, nested, server: false, command } => {
             commands::creds::exec(ctx, cli.global.profile, mfa_code, nested, &command)
+        }
+        Command::ServeCredentials { mfa_code, format } => {
+            commands::server::serve_credentials(ctx, cli.global.profile, mfa_code, format, &mut out)
         }
         Command::Whoami { mfa_code, json } => {
             commands::creds::whoami(ctx, cli.global.profile, mfa_code, json, &mut out)

@@ -77,6 +77,7 @@ impl Idc {
             device_expires_in: settings.device_expires_in,
             device_interval: settings.device_interval,
             credentials_outlive_revocation: settings.credentials_outlive_revocation,
+            credential_lifetime: settings.credential_lifetime,
         };
         let core = Core::new(store, Directory::default(), seal, policy)?;
         core.replace_directory(directory)?;

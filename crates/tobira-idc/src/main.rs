@@ -62,6 +62,11 @@ enum Command {
         /// closed); default: 1024, or less so that three times it fits the open-files limit
         #[arg(long)]
         max_connections: Option<usize>,
+        /// For tests and demos only: nothing issued (access tokens, SSO role credentials, STS
+        /// credentials) lasts longer than this many seconds, to watch clients renew within a
+        /// minute; sign-in sessions and refresh tokens keep their lifetime
+        #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(i64).range(1..))]
+        credential_lifetime: Option<i64>,
     },
     /// Print a one-time link with which a user sets a password (valid 7 days)
     Invite {
@@ -283,6 +288,7 @@ fn run(command: Command) -> Result<(), Error> {
             credentials_outlive_revocation,
             new_admin_token,
             max_connections,
+            credential_lifetime,
         } => {
             let directory = directory.map(read_directory).transpose()?;
             if !(1..=12).contains(&session_hours) {
@@ -299,9 +305,11 @@ fn run(command: Command) -> Result<(), Error> {
                 admin_token: new_admin_token.then(tobira_idc::random_admin_token),
                 credentials_outlive_revocation,
                 max_connections: max_connections.unwrap_or_else(default_max_connections),
+                credential_lifetime,
                 ..Settings::default()
             };
             let cap = settings.max_connections;
+            let lifetime = settings.credential_lifetime;
             let idc = open(settings)?;
             // With --db, the same address across restarts (so configured
             // profiles and bookmarks keep working), unless told otherwise.
@@ -315,7 +323,7 @@ fn run(command: Command) -> Result<(), Error> {
                 let addr = listener.local_addr()?;
                 let shutdown = shutdown_signal()?;
                 idc.listening_on(addr);
-                welcome(&idc, &format!("http://{addr}"), db_path.as_deref(), cap);
+                welcome(&idc, &format!("http://{addr}"), db_path.as_deref(), cap, lifetime);
                 idc.serve(listener, shutdown).await?;
                 Ok(())
             })
@@ -338,7 +346,7 @@ fn default_max_connections() -> usize {
 }
 
 /// The first screen: where everything is and what to do next.
-fn welcome(idc: &Idc, url: &str, db: Option<&std::path::Path>, max_connections: usize) {
+fn welcome(idc: &Idc, url: &str, db: Option<&std::path::Path>, max_connections: usize, lifetime: Option<i64>) {
     let persistent = db.is_some();
     let dir = idc.directory();
     let demo = Directory::demo();
@@ -353,6 +361,11 @@ fn welcome(idc: &Idc, url: &str, db: Option<&std::path::Path>, max_connections: 
         }
     );
     println!("Serves at most {max_connections} connections at once (--max-connections).");
+    if let Some(seconds) = lifetime {
+        println!(
+            "For tests and demos: access tokens and credentials issued here last at most {seconds} s (--credential-lifetime)."
+        );
+    }
     println!();
     println!("Access portal (sign in as a person): {portal}");
     for u in &dir.users {

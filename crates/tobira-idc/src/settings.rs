@@ -42,6 +42,11 @@ pub struct Settings {
     /// they expire after their sign-in session is revoked, as on AWS
     /// ("access can remain for about an hour"). Off: revocation is immediate.
     pub credentials_outlive_revocation: bool,
+    /// For tests and demos only: nothing issued (access tokens, SSO role
+    /// credentials, STS credentials) lasts longer than this many seconds, so
+    /// expiry and renewal can be watched within a minute. Sign-in sessions
+    /// and refresh tokens keep their own lifetime.
+    pub credential_lifetime: Option<i64>,
 }
 
 impl Default for Settings {
@@ -59,6 +64,7 @@ impl Default for Settings {
             request_timeout: Duration::from_secs(30),
             max_connections: 1024,
             credentials_outlive_revocation: false,
+            credential_lifetime: None,
         }
     }
 }

@@ -78,7 +78,11 @@ pub fn credentials(
     if let Some(c) = cached(&plan, &home, ctx.now) {
         return Ok((plan, c));
     }
-    let exec = ExecContext { home, default_session_name: format!("tobira-{}", ctx.now.as_second()) };
+    let exec = ExecContext {
+        home,
+        default_session_name: format!("tobira-{}", ctx.now.as_second()),
+        mfa_session_for_roles: false,
+    };
     let mut mfa = TerminalMfa { given: mfa_code };
     let result = runtime()?.block_on(execute(&plan, &exec, &mut mfa));
     match result {
@@ -229,19 +233,8 @@ pub fn exec(
     nested: bool,
     argv: &[String],
 ) -> Result<(), CliError> {
-    if let Some(p) = ctx.env.get("TOBIRA_EXEC_PROFILE")
-        && !nested
-    {
-        return Err(CliError::new(Kind::Usage, format!("already inside `tobira exec` for profile `{p}`"))
-            .hint("exit that shell first, or pass `--nested` to run one inside the other"));
-    }
-    let program = match argv.first() {
-        Some(p) => Program { name: p.clone(), shell: None },
-        None => match ctx.env.get("SHELL") {
-            Some(sh) => Program { name: sh.to_string(), shell: Some("your shell") },
-            None => Program { name: "/bin/sh".to_string(), shell: Some("the default shell") },
-        },
-    };
+    refuse_nesting(ctx, nested)?;
+    let program = Program::of(ctx, argv);
     // Before any sign-in or MFA code: a typo should cost nothing.
     program.check(ctx)?;
     let (plan, c) = credentials(ctx, profile, mfa_code)?;
@@ -287,10 +280,21 @@ pub fn exec(
     }
 }
 
+/// `tobira exec` inside `tobira exec` is refused without `--nested`.
+pub(crate) fn refuse_nesting(ctx: &Context, nested: bool) -> Result<(), CliError> {
+    match ctx.env.get("TOBIRA_EXEC_PROFILE") {
+        Some(p) if !nested => {
+            Err(CliError::new(Kind::Usage, format!("already inside `tobira exec` for profile `{p}`"))
+                .hint("exit that shell first, or pass `--nested` to run one inside the other"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The program `exec` runs; for a shell, how to name it (`$SHELL` or the default).
-struct Program {
-    name: String,
-    shell: Option<&'static str>,
+pub(crate) struct Program {
+    pub(crate) name: String,
+    pub(crate) shell: Option<&'static str>,
 }
 
 /// Why a program cannot be run: the shell's exit codes (127, 126).
@@ -304,9 +308,20 @@ enum Unrunnable {
 }
 
 impl Program {
+    /// The command given, or the user's shell (`$SHELL`, else `/bin/sh`).
+    pub(crate) fn of(ctx: &Context, argv: &[String]) -> Program {
+        match argv.first() {
+            Some(p) => Program { name: p.clone(), shell: None },
+            None => match ctx.env.get("SHELL") {
+                Some(sh) => Program { name: sh.to_string(), shell: Some("your shell") },
+                None => Program { name: "/bin/sh".to_string(), shell: Some("the default shell") },
+            },
+        }
+    }
+
     /// Looks the program up as `execvp` will (`PATH` unless the name has a
     /// `/`), so a missing or non-executable one fails before any sign-in.
-    fn check(&self, ctx: &Context) -> Result<(), CliError> {
+    pub(crate) fn check(&self, ctx: &Context) -> Result<(), CliError> {
         if self.name.contains('/') {
             return match classify(std::path::Path::new(&self.name)) {
                 Ok(()) => Ok(()),
@@ -332,7 +347,7 @@ impl Program {
 
     /// The error for an `exec` that failed anyway (the file changed, or the
     /// kernel refused it).
-    fn cannot_run(&self, e: &std::io::Error) -> CliError {
+    pub(crate) fn cannot_run(&self, e: &std::io::Error) -> CliError {
         let why = match e.kind() {
             std::io::ErrorKind::NotFound if self.name.contains('/') => Unrunnable::NoSuchFile,
             std::io::ErrorKind::NotFound => Unrunnable::NotFound,
@@ -429,6 +444,7 @@ pub fn whoami(
         let exec = ExecContext {
             home: ctx.home_dir()?.to_path_buf(),
             default_session_name: format!("tobira-{}", ctx.now.as_second()),
+            mfa_session_for_roles: false,
         };
         let mut mfa = TerminalMfa { given: mfa_code };
         c = rt.block_on(execute(&plan, &exec, &mut mfa)).map_err(|e| login_error(ctx, e, &sso_chosen(&plan)))?;

@@ -3,6 +3,7 @@ pub mod console;
 pub mod creds;
 pub mod profile_show;
 pub mod profiles;
+pub mod server;
 pub mod sso;
 
 use tobira_config::resolve::select_profile;

@@ -73,8 +73,10 @@ pub(crate) struct Issued {
     pub expires_at: i64,
 }
 
-/// Mints temporary credentials for `principal`, valid until `expires_at`.
+/// Mints temporary credentials for `principal`, valid until `expires_at`
+/// (or less, under `--credential-lifetime`).
 pub(crate) fn mint(core: &Core, principal: Principal, expires_at: i64) -> Issued {
+    let expires_at = core.policy.capped(core.now(), expires_at);
     let access_key_id = format!("ASIA{}", random::from(KEY_ALPHABET, 16));
     let sealed = Sealed { k: access_key_id.clone(), e: expires_at, p: principal };
     let payload = serde_json::to_vec(&sealed).unwrap_or_default();

@@ -354,6 +354,7 @@ mod tests {
             device_expires_in: 600,
             device_interval: 1,
             credentials_outlive_revocation: false,
+            credential_lifetime: None,
         };
         let core = Core::new(Store::in_memory().unwrap(), Directory::default(), SealKey::generate(), policy).unwrap();
         core.replace_directory(Directory::demo()).unwrap();

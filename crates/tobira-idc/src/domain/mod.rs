@@ -44,6 +44,15 @@ pub(crate) struct Policy {
     pub device_interval: i64,
     /// Credentials stay valid until they expire when their session is revoked.
     pub credentials_outlive_revocation: bool,
+    /// Nothing issued lasts longer than this many seconds (tests and demos).
+    pub credential_lifetime: Option<i64>,
+}
+
+impl Policy {
+    /// An expiry for something issued at `now`, cut to the lifetime cap.
+    pub(crate) fn capped(&self, now: i64, expires_at: i64) -> i64 {
+        self.credential_lifetime.map_or(expires_at, |cap| expires_at.min(now.saturating_add(cap)))
+    }
 }
 
 /// Why the directory could not be changed.

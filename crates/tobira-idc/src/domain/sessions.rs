@@ -121,7 +121,7 @@ pub(crate) fn issue(
 ) -> Result<TokenPair, TokenError> {
     let session = live(core, session_id)?.ok_or(TokenError::SessionEnded)?;
     let now = core.now();
-    let expires = session.expires_at.min(now + core.policy.session_seconds);
+    let expires = core.policy.capped(now, session.expires_at.min(now + core.policy.session_seconds));
     let access = AccessClaims { s: session_id.into(), c: client_id.into(), e: expires, n: random::token(9).into() };
     let access_token = format!("{ACCESS_PREFIX}{}", core.seal.seal(Purpose::AccessToken, &json(&access)));
     let refresh_token = refreshable.then(|| {

@@ -112,11 +112,19 @@ pub(crate) async fn get(State(idc): State<Idc>, headers: HeaderMap, Query(q): Qu
         code_challenge: challenge,
         expires_at: core.now() + REQUEST_SECONDS,
     };
-    page(&console::seal_request(core, &request), None).into_response()
+    page(&console::seal_request(core, &request), None, Typed::default()).into_response()
+}
+
+/// What the form keeps after a failed attempt (never the password).
+#[derive(Default)]
+struct Typed<'a> {
+    account: &'a str,
+    user: &'a str,
+    email: &'a str,
 }
 
 /// The sign-in form: an IAM user, or the root user.
-fn page(sealed: &str, error: Option<&str>) -> Page {
+fn page(sealed: &str, error: Option<&str>, typed: Typed<'_>) -> Page {
     let body = html! {
         p { "A developer tool (" code { "aws login" } " or " code { "tobira login" } ") asks to sign in with your AWS console credentials. It will receive credentials that act as you for up to 12 hours." }
         @if let Some(e) = error { p.error id="error" { (e) } }
@@ -125,9 +133,9 @@ fn page(sealed: &str, error: Option<&str>) -> Page {
             input type="hidden" name="request" value=(sealed);
             input type="hidden" name="kind" value="iam";
             label for="account" { "Account ID (12 digits)" }
-            input type="text" id="account" name="account" inputmode="numeric" autocomplete="organization";
+            input type="text" id="account" name="account" inputmode="numeric" autocomplete="organization" value=(typed.account);
             label for="user" { "IAM user name" }
-            input type="text" id="user" name="user" autocomplete="username";
+            input type="text" id="user" name="user" autocomplete="username" value=(typed.user);
             label for="password" { "Password" }
             input type="password" id="password" name="password" autocomplete="current-password";
             label for="mfa_code" { "MFA code " span.note { "(if the user has an MFA device)" } }
@@ -141,7 +149,7 @@ fn page(sealed: &str, error: Option<&str>) -> Page {
             input type="hidden" name="request" value=(sealed);
             input type="hidden" name="kind" value="root";
             label for="email" { "Root user e-mail" }
-            input type="text" id="email" name="email" autocomplete="email";
+            input type="text" id="email" name="email" autocomplete="email" value=(typed.email);
             label for="root_password" { "Password" }
             input type="password" id="root_password" name="password" autocomplete="current-password";
             button type="submit" id="root-signin" { "Sign in as root" }
@@ -202,6 +210,7 @@ pub(crate) async fn post(State(idc): State<Idc>, body: Bytes) -> Response {
             ));
         }
     };
+    let typed = Typed { account: f.account.trim(), user: f.user.trim(), email: f.email.trim() };
     match console::authenticate(core, login) {
         Ok(who) => match console::issue_code(core, &request, &who) {
             Ok(code) => found(&with_query(&request.redirect_uri, &[("code", &code), ("state", &request.state)])),
@@ -211,9 +220,9 @@ pub(crate) async fn post(State(idc): State<Idc>, body: Bytes) -> Response {
         Err(ConsoleError::Locked(l)) => {
             let text =
                 format!("Too many failed sign-ins. Try again in {} minute(s).", l.minutes_left(core.now()).max(1));
-            page(&f.request, Some(&text)).status(StatusCode::TOO_MANY_REQUESTS).into_response()
+            page(&f.request, Some(&text), typed).status(StatusCode::TOO_MANY_REQUESTS).into_response()
         }
-        Err(e) => page(&f.request, Some(&e.to_string())).status(StatusCode::UNAUTHORIZED).into_response(),
+        Err(e) => page(&f.request, Some(&e.to_string()), typed).status(StatusCode::UNAUTHORIZED).into_response(),
     }
 }
 
