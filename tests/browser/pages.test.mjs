@@ -347,6 +347,45 @@ test("managed like AWS: boto3 adds a user and an 8-hour assignment; they accept 
   server.child.kill();
 });
 
+// `tobira login --console` (aws login): the sign-in page of AWS Sign-In in
+// Chromium, IAM user bob with his password and MFA code; the redirect lands
+// on tobira's loopback listener and the credentials work as bob.
+test("console sign-in: tobira login --console through the Sign-In page in a browser", async () => {
+  const server = await startIdc();
+  const env = { PATH: process.env.PATH, HOME: server.dir, AWS_EC2_METADATA_DISABLED: "true",
+    AWS_ENDPOINT_URL_SIGNIN: server.url, AWS_ENDPOINT_URL_STS: server.url };
+  const child = spawn(tobiraBin, ["login", "--console", "--profile", "dev", "--region", "us-east-1", "--no-browser"],
+    { env, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "", stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  const url = await new Promise((resolve, reject) => {
+    child.stdout.on("data", (d) => {
+      stdout += d;
+      const m = stdout.match(/^(http:\/\/127\.0\.0\.1:\d+\/v1\/authorize\?\S+)$/m);
+      if (m) resolve(m[1]);
+    });
+    child.on("exit", (code) => reject(new Error(`tobira exited ${code}: ${stdout}${stderr}`)));
+  });
+  const exited = new Promise((resolve) => child.on("exit", resolve));
+  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const page = await ctx.newPage();
+  await page.goto(url);
+  await page.screenshot({ path: join(shots, "19-tobira-login-console.png"), fullPage: true });
+  await page.fill("#account", "123456789012");
+  await page.fill("#user", "bob");
+  await page.fill("#password", "correct horse battery staple");
+  await page.fill("#mfa_code", totp("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", 0));
+  await page.click("#signin");
+  assert.match(await page.textContent("body"), /tobira received your sign-in/);
+  await page.screenshot({ path: join(shots, "20-tobira-login-console-done.png"), fullPage: true });
+  assert.equal(await exited, 0, stdout + stderr);
+  assert.match(stdout, /Updated profile dev to use arn:aws:iam::123456789012:user\/bob credentials\./);
+  const who = JSON.parse(execFileSync(tobiraBin, ["whoami", "--json", "--profile", "dev"], { env }).toString());
+  assert.equal(who.arn, "arn:aws:iam::123456789012:user/bob");
+  await ctx.close();
+  server.child.kill();
+});
+
 // aws login's Sign-In service: the console sign-in page in Chromium (bob, an
 // IAM user with a console password and MFA), the redirect to a loopback
 // listener, and the token exchange with a DPoP proof made as the AWS SDKs make

@@ -180,6 +180,9 @@ pub fn assume_role_cache_name(a: &AssumeRole) -> String {
 /// Cached credentials of the plan's last step, if still fresh: the fast path
 /// (no network, no SDK client).
 pub fn cached(plan: &Plan, home: &std::path::Path, now: Timestamp) -> Option<Credentials> {
+    if let Some(Step::Login { session, cache_dir, .. }) = plan.steps.last() {
+        return crate::signin::cached(&session.value, &cache_dir.value, now);
+    }
     let cli = CredentialCache::cli(home);
     let c = match plan.steps.last()? {
         Step::Sso(s) => cli.read(&sso_cache_name(s))?,
@@ -354,9 +357,9 @@ async fn run_step(
             let c = out.credentials().ok_or_else(|| AuthError::Credentials("no credentials returned".into()))?;
             Ok(from_sts(c, arn.split(':').nth(4).map(str::to_string)))
         }
-        Step::Login { profile, .. } => Err(AuthError::Credentials(format!(
-            "profile `{profile}` uses `login_session` (`aws login`), which tobira cannot refresh yet; use `aws login` for it"
-        ))),
+        Step::Login { profile, session, cache_dir } => {
+            crate::signin::step_credentials(plan, profile, &session.value, &cache_dir.value).await
+        }
         Step::CredentialSource { source, .. } => credential_source(&source.value).await,
     }
 }

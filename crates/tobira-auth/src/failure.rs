@@ -21,6 +21,8 @@ pub enum Service {
     Portal,
     /// STS.
     Sts,
+    /// AWS Sign-In (`aws login`: CreateOAuth2Token).
+    Signin,
 }
 
 impl Service {
@@ -30,6 +32,7 @@ impl Service {
             Service::SsoOidc => "SSO OIDC",
             Service::Portal => "SSO portal",
             Service::Sts => "STS",
+            Service::Signin => "AWS Sign-In",
         }
     }
 
@@ -39,6 +42,7 @@ impl Service {
             Service::SsoOidc => "SSO_OIDC",
             Service::Portal => "SSO",
             Service::Sts => "STS",
+            Service::Signin => "SIGNIN",
         }
     }
 
@@ -51,6 +55,7 @@ impl Service {
             Service::Portal => format!("https://portal.sso.{region}.{domain}"),
             Service::Sts if region == "aws-global" => "https://sts.amazonaws.com".to_string(),
             Service::Sts => format!("https://sts.{region}.{domain}"),
+            Service::Signin => crate::signin::default_endpoint(region),
         }
     }
 }
@@ -146,7 +151,7 @@ fn is_bad_url(e: &(dyn StdError + 'static)) -> bool {
     chain(e).any(|x| x.is::<ResolveEndpointError>())
 }
 
-fn connector_failure(c: &ConnectorError) -> NetFailure {
+pub(crate) fn connector_failure(c: &ConnectorError) -> NetFailure {
     let e: &(dyn StdError + 'static) = c;
     if c.is_timeout() || chain(e).any(|x| x.to_string().contains("timed out")) {
         return NetFailure::Timeout;

@@ -5,16 +5,20 @@
 //!   client registration exactly where and how the AWS CLI v2 does;
 //! - [`valid_token`]: the cached token, refreshed under a lock when due
 //!   (check, lock, re-read, re-check, refresh, write);
-//! - [`portal`]: accounts, roles, logout.
+//! - [`portal`]: accounts, roles, logout;
+//! - [`signin`]: console sign-ins of `aws login` (`login_session`
+//!   profiles), with DPoP proofs ([`dpop`]) and their refresh.
 //!
 //! The device-code polling is a pure decision function ([`device::next`])
 //! driven by a thin loop, so its rules are tested without a server.
 
 pub mod creds;
 pub mod device;
+pub mod dpop;
 mod failure;
 mod pkce;
 pub mod portal;
+pub mod signin;
 
 use std::time::Duration;
 
@@ -115,6 +119,10 @@ pub enum AuthError {
     /// AssumeRole refused a duration over one hour for a chained role.
     #[error("{message}")]
     ChainedDuration { profile: String, message: String },
+    /// A console sign-in (`login_session`) failed; `profile` is the profile
+    /// that holds `login_session`, when known.
+    #[error("{error}")]
+    Signin { profile: Option<String>, error: signin::SigninError },
 }
 
 impl AuthError {
@@ -124,6 +132,7 @@ impl AuthError {
             self,
             AuthError::NoToken(_) | AuthError::InvalidToken(_) | AuthError::Expired(_) | AuthError::PendingExpired
         ) || matches!(self, AuthError::Service { code, .. } if code == "UnauthorizedException")
+            || matches!(self, AuthError::Signin { error, .. } if error.needs_login())
     }
 }
 

@@ -13,8 +13,8 @@ use crate::{
 };
 
 pub(crate) struct Listener {
-    listener: TcpListener,
-    port: u16,
+    pub(crate) listener: TcpListener,
+    pub(crate) port: u16,
 }
 
 impl Listener {
@@ -30,7 +30,7 @@ impl Listener {
 const UNRESERVED: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
 
 /// 64 characters from the RFC 7636 unreserved set.
-fn verifier() -> String {
+pub(crate) fn verifier() -> String {
     random_bytes(64).iter().map(|b| UNRESERVED[usize::from(*b) % UNRESERVED.len()] as char).collect()
 }
 
@@ -38,11 +38,11 @@ pub(crate) fn challenge(verifier: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
-fn encode(s: &str) -> String {
+pub(crate) fn encode(s: &str) -> String {
     s.bytes().map(|b| if UNRESERVED.contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
 
-fn decode(s: &str) -> String {
+pub(crate) fn decode(s: &str) -> String {
     let hex = |b: u8| (b as char).to_digit(16).and_then(|d| u8::try_from(d).ok());
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -84,13 +84,15 @@ fn authorize_url(target: &SsoTarget, client_id: &str, redirect: &str, state: &st
     )
 }
 
-const DONE_PAGE: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><title>tobira</title></head>\
+pub(crate) const DONE_PAGE: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><title>tobira</title></head>\
 <body style=\"font-family:sans-serif;margin:3em\"><h1>Signed in</h1><p>tobira received your sign-in. You can close this tab and return to the terminal.</p></body></html>";
-const FAILED_PAGE: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><title>tobira</title></head>\
+pub(crate) const FAILED_PAGE: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><title>tobira</title></head>\
 <body style=\"font-family:sans-serif;margin:3em\"><h1>Sign-in failed</h1><p>The authorization was not granted. Return to the terminal for details.</p></body></html>";
 
 /// Query parameters of one callback request.
-async fn next_callback(listener: &TcpListener) -> std::io::Result<(Vec<(String, String)>, tokio::net::TcpStream)> {
+pub(crate) async fn next_callback(
+    listener: &TcpListener,
+) -> std::io::Result<(Vec<(String, String)>, tokio::net::TcpStream)> {
     let (mut stream, _) = listener.accept().await?;
     let mut buf = Vec::new();
     let mut chunk = [0u8; 1024];
@@ -115,7 +117,7 @@ async fn next_callback(listener: &TcpListener) -> std::io::Result<(Vec<(String, 
     Ok((params, stream))
 }
 
-async fn respond(mut stream: tokio::net::TcpStream, page: &str) {
+pub(crate) async fn respond(mut stream: tokio::net::TcpStream, page: &str) {
     let response = format!(
         "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
         page.len()

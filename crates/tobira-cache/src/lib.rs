@@ -3,9 +3,11 @@
 //! - [`token`]: the SSO token and client-registration files, their lenient
 //!   readers, exact writers and freshness rules (with `now` passed in);
 //! - [`SsoCache`]: reading and writing `~/.aws/sso/cache` (0700 directory,
-//!   0600 files, atomic replace under a lock).
+//!   0600 files, atomic replace under a lock);
+//! - [`login`]: the sign-ins of `aws login` (`~/.aws/login/cache`).
 
 pub mod keys;
+pub mod login;
 mod pyjson;
 pub mod role;
 pub mod token;

@@ -181,6 +181,7 @@ impl Addresses {
             Service::SsoOidc => self.endpoints.sso_oidc.as_ref(),
             Service::Portal => self.endpoints.sso.as_ref(),
             Service::Sts => self.endpoints.sts.as_ref(),
+            Service::Signin => self.endpoints.signin.as_ref(),
         }
     }
 
@@ -190,13 +191,14 @@ impl Addresses {
             Service::SsoOidc | Service::Portal => {
                 self.sso_region_from.clone().unwrap_or_else(|| "the SSO region".to_string())
             }
-            Service::Sts => match &self.region {
+            Service::Sts | Service::Signin => match &self.region {
                 Some(r) => match &r.origin {
                     Origin::Env { var } => format!("`{var}`"),
                     Origin::Flag { flag } => format!("`{flag}`"),
                     o @ (Origin::ConfigFile { .. } | Origin::CredentialsFile { .. }) => format!("`region` at {o}"),
                     Origin::Default => "the default region".to_string(),
                 },
+                None if service == Service::Signin => "no region is configured".to_string(),
                 None => format!(
                     "no region is configured, so tobira uses `{}`; set one with `region = …` in the profile or `--region`",
                     tobira_auth::creds::STS_DEFAULT_REGION
@@ -327,7 +329,72 @@ pub fn auth_error(e: AuthError, chosen: &Chosen) -> CliError {
         AuthError::ChainedDuration { profile, .. } => CliError::new(Kind::InvalidProfile, e.to_string()).hint(format!(
             "a role assumed with role credentials (role chaining) lasts at most one hour: set `duration_seconds = 3600` or less in profile `{profile}`"
         )),
+        AuthError::Signin { profile, error } => {
+            signin_error(error, profile.as_deref().or(chosen.profile.as_deref()).unwrap_or("default"), &chosen.addresses)
+        }
     }
+}
+
+/// A console sign-in error (`login_session` profiles) with the command that
+/// fixes it; `profile` holds `login_session`.
+pub fn signin_error(e: &tobira_auth::signin::SigninError, profile: &str, addresses: &Addresses) -> CliError {
+    use tobira_auth::signin::SigninError as S;
+    let login = format!("tobira login --profile {}", shell_word(profile));
+    let again = format!("sign in again with `{login}`");
+    let (kind, hint) = match e {
+        S::NoRegion => (
+            Kind::InvalidProfile,
+            format!(
+                "set one: `region = us-east-1` (your region) in profile `{profile}`, `export AWS_REGION=us-east-1`, or `--region us-east-1`; or point `AWS_ENDPOINT_URL_SIGNIN` at the service"
+            ),
+        ),
+        S::NotSignedIn { .. } => (Kind::NeedsLogin, format!("sign in with `{login}`")),
+        S::BadCacheFile { .. } | S::BadKey { .. } => {
+            (Kind::NeedsLogin, format!("sign in again with `{login}`; the new sign-in replaces the file"))
+        }
+        S::SessionExpired { .. } | S::AccessDenied { .. } => (Kind::NeedsLogin, again),
+        S::CredentialsChanged { .. } => (Kind::NeedsLogin, format!("sign in again with your new password: `{login}`")),
+        S::InsufficientPermissions { .. } => (
+            Kind::Service,
+            format!(
+                "an administrator must allow the `signin:CreateOAuth2Token` action for this principal; then run `{login}`"
+            ),
+        ),
+        S::AuthCodeExpired { .. } => (
+            Kind::NeedsLogin,
+            format!("start again with `{login}` and finish the sign-in in the browser within a few minutes"),
+        ),
+        S::Service { refresh: true, .. } => (
+            Kind::NeedsLogin,
+            format!(
+                "AWS Sign-In refused the cached refresh token (revoked, expired, or already used by another program); {again}"
+            ),
+        ),
+        S::Service { refresh: false, .. } => (Kind::Service, format!("start again with `{login}`")),
+        S::BadAnswer(_) => {
+            let url = addresses.endpoints.signin.as_ref().map(|s| format!(" (`{}`, from {})", s.value, s.origin));
+            (
+                Kind::Service,
+                format!(
+                    "check that the endpoint{} is AWS Sign-In (tobira-idc prints its address as `AWS_ENDPOINT_URL_SIGNIN`)",
+                    url.unwrap_or_default()
+                ),
+            )
+        }
+        S::StillExpired => (Kind::NeedsLogin, format!("check this machine's clock, then {again}")),
+        S::StateMismatch { .. } | S::NoCode | S::Denied { .. } | S::PendingExpired(_) => {
+            (Kind::NeedsLogin, format!("start again with `{login}`"))
+        }
+        S::BadVerificationCode | S::IncompleteVerificationCode => (
+            Kind::NeedsLogin,
+            format!("start again with `{login} --remote` and paste the whole code the confirmation page shows"),
+        ),
+        S::Callback(_) => {
+            (Kind::NeedsLogin, format!("sign in without a local listener, from any device: `{login} --remote`"))
+        }
+        S::Cancelled => return CliError::new(Kind::Interrupted, "cancelled; nothing was written"),
+    };
+    CliError::new(kind, e.to_string()).hint(hint)
 }
 
 #[cfg(test)]

@@ -39,7 +39,7 @@ struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// List every profile with its kind (sso, sso-legacy, assume-role, static, static+mfa, process, web-identity)
+    /// List every profile with its kind (sso, sso-legacy, assume-role, static, static+mfa, process, web-identity, login)
     Profiles {
         /// Print JSON instead of a table
         #[arg(long)]
@@ -100,7 +100,7 @@ enum Command {
         #[command(subcommand)]
         command: ConfigureCommand,
     },
-    /// Sign in to IAM Identity Center (PKCE in the browser; device code with --use-device-code, for legacy profiles, or without a browser)
+    /// Sign in: IAM Identity Center (PKCE in the browser; device code with --use-device-code, for legacy profiles, or without a browser), or with your AWS console credentials for a `login_session` profile (--console creates one, as `aws login` does)
     Login {
         /// The [sso-session] to sign in to (else the profile's)
         #[arg(long, value_name = "NAME")]
@@ -114,12 +114,18 @@ enum Command {
         /// Sign in again even if the cached sign-in is still valid (e.g. after it was revoked)
         #[arg(long)]
         force: bool,
+        /// Sign in with your AWS console credentials (root or IAM user), as `aws login` does: sets `login_session` in the profile (created if needed)
+        #[arg(long, conflicts_with_all = ["sso_session", "use_device_code"])]
+        console: bool,
+        /// A console sign-in from another device: prints the URL and reads the code the browser shows (implies --console)
+        #[arg(long, conflicts_with_all = ["sso_session", "use_device_code"])]
+        remote: bool,
     },
-    /// Sign out: end the session on the server, remove its token and the role credentials cached from it
+    /// Sign out: end the SSO session on the server, remove its token and the role credentials cached from it; for a `login_session` profile, remove its cached console sign-in
     Logout {
         #[arg(long, value_name = "NAME", conflicts_with = "all")]
         sso_session: Option<String>,
-        /// Every cached SSO login and every cached SSO role credential
+        /// Every cached SSO login, SSO role credential and console sign-in
         #[arg(long)]
         all: bool,
     },
@@ -128,7 +134,7 @@ enum Command {
         #[command(subcommand)]
         command: SsoCommand,
     },
-    /// Every SSO session: start URL, token expiry, whether it can refresh, and the command to renew it
+    /// Every SSO session and console sign-in: expiry, whether it can refresh, and the command to renew it
     Sessions {
         #[arg(long)]
         json: bool,
@@ -293,13 +299,30 @@ pub fn run(args: impl IntoIterator<Item = OsString>, ctx: &Context) -> ExitCode 
         Command::Profile { command: ProfileCommand::Show { name, json } } => {
             commands::profile_show::run(ctx, name.or(cli.global.profile), cli.global.region, json, &mut out)
         }
-        Command::Login { sso_session, use_device_code, no_browser, force } => {
-            let sel = commands::sso::Selection { profile: cli.global.profile, sso_session };
-            commands::sso::login(ctx, &sel, use_device_code, no_browser, force, &mut out)
+        Command::Login { sso_session, use_device_code, no_browser, force, console, remote } => {
+            let profile = cli.global.profile;
+            match commands::console::route(ctx, &profile, sso_session.is_some(), console || remote, use_device_code) {
+                Ok(true) => commands::console::login(ctx, &profile, cli.global.region, remote, no_browser, &mut out),
+                Ok(false) => {
+                    let sel = commands::sso::Selection { profile: profile.clone(), sso_session };
+                    commands::sso::login(ctx, &sel, use_device_code, no_browser, force, &mut out)
+                        .map_err(|e| commands::console::with_console_hint(e, ctx, &profile))
+                }
+                Err(e) => Err(e),
+            }
         }
         Command::Logout { sso_session, all } => {
-            let sel = commands::sso::Selection { profile: cli.global.profile, sso_session };
-            commands::sso::logout(ctx, &sel, all, &mut out)
+            let profile = cli.global.profile;
+            let console = !all
+                && sso_session.is_none()
+                && ctx.load_profiles().is_ok_and(|set| commands::console::is_login_profile(ctx, &set, &profile));
+            if console {
+                commands::console::logout(ctx, &profile, &mut out)
+            } else {
+                let sel = commands::sso::Selection { profile, sso_session };
+                commands::sso::logout(ctx, &sel, all, &mut out)
+                    .and_then(|()| if all { commands::console::logout_all(ctx, &mut out) } else { Ok(()) })
+            }
         }
         Command::Sso { command: SsoCommand::Accounts { sso_session, json } } => {
             let sel = commands::sso::Selection { profile: cli.global.profile, sso_session };

@@ -63,12 +63,15 @@ pub struct Settings {
     pub sts_regional_endpoints: Option<Sourced<String>>,
 }
 
-/// Endpoint overrides for the three services tobira calls.
+/// Endpoint overrides for the services tobira calls.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Endpoints {
     pub sso_oidc: Option<Sourced<String>>,
     pub sso: Option<Sourced<String>>,
     pub sts: Option<Sourced<String>>,
+    /// The Sign-In service of `aws login` (`login_session` profiles).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signin: Option<Sourced<String>>,
 }
 
 fn masked<S: serde::Serializer>(v: &Sourced<String>, s: S) -> Result<S::Ok, S::Error> {
@@ -89,8 +92,9 @@ pub enum Step {
     Process { profile: String, command: Sourced<String> },
     /// `web_identity_token_file` (AssumeRoleWithWebIdentity).
     WebIdentity(WebIdentity),
-    /// `login_session` (`aws login`).
-    Login { profile: String, session: Sourced<String> },
+    /// `login_session` (`aws login`): the console principal's ARN, and the
+    /// directory its cached sign-in is in.
+    Login { profile: String, session: Sourced<String>, cache_dir: Sourced<std::path::PathBuf> },
     /// `credential_source = Ec2InstanceMetadata | EcsContainer`.
     CredentialSource { profile: String, source: Sourced<String> },
     /// `role_arn`: assume a role with the previous step's credentials.
@@ -438,6 +442,7 @@ pub fn endpoints(set: &ProfileSet, env: &Env, profile: Option<&Block>) -> Result
         sso_oidc: endpoint(set, env, profile, "SSO_OIDC", &["sso_oidc", "sso-oidc"])?,
         sso: endpoint(set, env, profile, "SSO", &["sso"])?,
         sts: endpoint(set, env, profile, "STS", &["sts"])?,
+        signin: endpoint(set, env, profile, "SIGNIN", &["signin"])?,
     })
 }
 
@@ -476,6 +481,16 @@ fn endpoint(
         }
     }
     Ok(profile.text("endpoint_url"))
+}
+
+/// Where `aws login` sign-ins are cached: `AWS_LOGIN_CACHE_DIRECTORY`
+/// (`$VAR` then `~` expanded, as botocore does), else `~/.aws/login/cache`.
+pub fn login_cache_dir(env: &Env) -> Sourced<std::path::PathBuf> {
+    const VAR: &str = "AWS_LOGIN_CACHE_DIRECTORY";
+    match env.get(VAR).filter(|v| !v.is_empty()) {
+        Some(v) => Sourced::new(crate::files::expand_path(v, env), Origin::Env { var: VAR.into() }),
+        None => Sourced::new(crate::files::expand_path("~/.aws/login/cache", env), Origin::Default),
+    }
 }
 
 const CREDENTIAL_SOURCES: [&str; 3] = ["Environment", "Ec2InstanceMetadata", "EcsContainer"];
@@ -548,7 +563,7 @@ impl<'a> Chain<'a> {
         }
         // 6. aws login
         if let Some(session) = block.text("login_session") {
-            return Ok(Some(Step::Login { profile: name.to_string(), session }));
+            return Ok(Some(Step::Login { profile: name.to_string(), session, cache_dir: login_cache_dir(self.env) }));
         }
         // 7. credential_process
         if let Some(command) = block.text("credential_process") {
@@ -852,6 +867,18 @@ mod tests {
         );
         // Deeper in the file, the same chain is short enough.
         assert_eq!(resolve(&set, &env, &flags("p4950")).unwrap().steps.len(), 51);
+    }
+
+    #[test]
+    fn login_cache_directory() {
+        let env = |pairs: &[(&str, &str)]| Env::from_pairs(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let d = login_cache_dir(&env(&[("HOME", "/home/a")]));
+        assert_eq!((d.value, d.origin), (std::path::PathBuf::from("/home/a/.aws/login/cache"), Origin::Default));
+        // `$VAR` then `~`, as botocore expands it; empty is unset.
+        let e = env(&[("HOME", "/home/a"), ("X", "~/x"), ("AWS_LOGIN_CACHE_DIRECTORY", "$X/login")]);
+        assert_eq!(login_cache_dir(&e).value, std::path::PathBuf::from("/home/a/x/login"));
+        let e = env(&[("HOME", "/home/a"), ("AWS_LOGIN_CACHE_DIRECTORY", "")]);
+        assert_eq!(login_cache_dir(&e).origin, Origin::Default);
     }
 
     #[test]

@@ -138,3 +138,139 @@ impl IdcServer {
         IdcServer { idc, url, _stop: stop }
     }
 }
+
+/// IAM user bob of the demo directory: a console password and an MFA device.
+pub const BOB_ARN: &str = "arn:aws:iam::123456789012:user/bob";
+pub const BOB_ACCOUNT: &str = "123456789012";
+pub const BOB_PASSWORD: &str = "correct horse battery staple";
+const BOB_MFA_SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+
+/// A valid TOTP code of bob's device at the server's clock, `offset` time
+/// steps away (-1, 0 and 1 are accepted; each step once).
+pub fn bob_mfa_code(idc: &tobira_idc::Idc, offset: i64) -> String {
+    let secret = tobira_idc::totp::decode_secret(BOB_MFA_SECRET).expect("base32");
+    tobira_idc::totp::code_at_step(&secret, idc.clock().now_s().div_euclid(30) + offset, 6)
+}
+
+/// One HTTP/1.1 exchange over a fresh connection: (status, head, body).
+/// `form` is sent as `application/x-www-form-urlencoded`.
+pub async fn http(method: &str, url: &str, form: Option<&[(&str, &str)]>) -> (u16, String, String) {
+    let body = form.map(|f| {
+        let text = f.iter().map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))).collect::<Vec<_>>().join("&");
+        ("application/x-www-form-urlencoded", text)
+    });
+    http_with(method, url, &[], body).await
+}
+
+/// [`http`] with extra headers and a body of any type: `(content type, text)`.
+pub async fn http_with(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<(&str, String)>,
+) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").expect("an http:// URL");
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let path = if path.is_empty() { "/" } else { path };
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if let Some((ct, b)) = &body {
+        req.push_str(&format!("Content-Type: {ct}\r\nContent-Length: {}\r\n", b.len()));
+    }
+    req.push_str("\r\n");
+    req.push_str(body.as_ref().map_or("", |(_, b)| b.as_str()));
+    let mut stream = tokio::net::TcpStream::connect(authority).await.expect("connect");
+    stream.write_all(req.as_bytes()).await.expect("send");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.expect("read");
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let chunked = head.lines().any(|l| l.to_ascii_lowercase().starts_with("transfer-encoding: chunked"));
+    let body = if chunked { dechunk(body) } else { body.to_string() };
+    (status, head.to_string(), body)
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The `Location` header of a response head.
+pub fn location(head: &str) -> Option<String> {
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case("location").then(|| v.trim().to_string())
+    })
+}
+
+/// Plays the browser on AWS Sign-In's authorize page (`authorize_url`, as
+/// the tool printed or opened it): signs in as IAM user bob with his
+/// password and an MFA code, then follows the redirect (to the tool's
+/// loopback listener, or to the `--remote` confirmation page) and returns
+/// that page. `Err` with the page when the sign-in is refused.
+pub async fn sign_in_as_bob(idc: &tobira_idc::Idc, authorize_url: &str, mfa_offset: i64) -> Result<String, String> {
+    let (status, _, page) = http("GET", authorize_url, None).await;
+    if status != 200 {
+        return Err(page);
+    }
+    let marker = "name=\"request\" value=\"";
+    let start = page.find(marker).ok_or_else(|| page.clone())? + marker.len();
+    let request = page[start..start + page[start..].find('"').expect("end of value")].to_string();
+    let base = authorize_url.split("/v1/").next().expect("base");
+    let code = bob_mfa_code(idc, mfa_offset);
+    let form = [
+        ("request", request.as_str()),
+        ("kind", "iam"),
+        ("account", BOB_ACCOUNT),
+        ("user", "bob"),
+        ("password", BOB_PASSWORD),
+        ("mfa_code", code.as_str()),
+    ];
+    let (status, head, page) = http("POST", &format!("{base}/v1/authorize"), Some(&form)).await;
+    let Some(to) = location(&head).filter(|_| status == 302) else { return Err(page) };
+    Ok(http("GET", &to, None).await.2)
+}
+
+/// Plays the browser that cancels the sign-in on the authorize page; returns
+/// the page the redirect leads to.
+pub async fn cancel_sign_in(authorize_url: &str) -> String {
+    let (_, _, page) = http("GET", authorize_url, None).await;
+    let marker = "name=\"request\" value=\"";
+    let start = page.find(marker).expect("sign-in form") + marker.len();
+    let request = page[start..start + page[start..].find('"').expect("end of value")].to_string();
+    let base = authorize_url.split("/v1/").next().expect("base");
+    let (_, head, _) =
+        http("POST", &format!("{base}/v1/authorize"), Some(&[("request", &request), ("kind", "deny")])).await;
+    http("GET", &location(&head).expect("redirect"), None).await.2
+}
+
+/// The code the `--remote` confirmation page shows.
+pub fn verification_code(page: &str) -> String {
+    let marker = "id=\"verification-code\">";
+    let start = page.find(marker).unwrap_or_else(|| panic!("no verification code in {page}")) + marker.len();
+    page[start..start + page[start..].find('<').expect("end of code")].to_string()
+}

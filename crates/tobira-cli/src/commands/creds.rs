@@ -106,6 +106,11 @@ fn forget_cached(ctx: &Context, plan: &Plan) -> bool {
         let name = match step {
             tobira_config::Step::Sso(s) => tobira_auth::creds::sso_cache_name(s),
             tobira_config::Step::AssumeRole(a) => tobira_auth::creds::assume_role_cache_name(a),
+            // Only when they are what the service refused (not a role's source).
+            tobira_config::Step::Login { session, cache_dir, .. } if plan.steps.len() == 1 => {
+                removed |= super::console::expire_cached(&session.value, &cache_dir.value);
+                continue;
+            }
             _ => continue,
         };
         removed |= cache.remove(&name).unwrap_or(false);

@@ -1,4 +1,5 @@
 pub mod configure;
+pub mod console;
 pub mod creds;
 pub mod profile_show;
 pub mod profiles;
@@ -59,7 +60,7 @@ pub fn describe(step: &Step) -> String {
         },
         Step::Process { command, .. } => format!("runs `{}`", command.value),
         Step::WebIdentity(w) => format!("{} with token {}", w.role_arn.value, w.token_file.value),
-        Step::Login { session, .. } => format!("aws login session {}", session.value),
+        Step::Login { session, .. } => format!("console sign-in (aws login) as {}", session.value),
         Step::CredentialSource { source, .. } => format!("credential_source {}", source.value),
         Step::AssumeRole(a) => {
             let from = match (&a.source_profile, &a.credential_source) {

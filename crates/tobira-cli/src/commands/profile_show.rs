@@ -22,6 +22,7 @@ pub fn run(
     let plan = super::resolve(ctx, &set, &Flags { profile: name, region })?;
     let kind = set.profile(&plan.profile.value).map_or("none", |b| profile_kind(&set, b));
     let token = sso_token_status(ctx, &plan);
+    let login = super::console::plan_status(ctx, &plan);
     if json {
         let mut value = serde_json::to_value(&plan).map_err(|e| CliError::new(Kind::Internal, e.to_string()))?;
         value["kind"] = kind.into();
@@ -31,6 +32,12 @@ pub fn run(
                 "path": t.path, "status": t.status, "expires_at": t.expires_at, "fix": t.fix,
             });
         }
+        if let Some(l) = &login {
+            value["login_token"] = serde_json::json!({
+                "path": l.path, "status": l.status, "expires_at": l.expires_at, "time_left": l.time_left,
+                "signed_in_at": l.signed_in_at, "fix": l.fix,
+            });
+        }
         let text = serde_json::to_string_pretty(&value).map_err(|e| CliError::new(Kind::Internal, e.to_string()))?;
         return emit(out, &(text + "\n"));
     }
@@ -38,6 +45,12 @@ pub fn run(
     if let Some(t) = token {
         text.push_str(&format!("\nSSO token: {}\n  {}\n", t.status_text, t.path));
         if let Some(fix) = &t.fix {
+            text.push_str(&format!("  next: `{fix}`\n"));
+        }
+    }
+    if let Some(l) = login {
+        text.push_str(&format!("\nLogin session: {}\n  {}\n", l.text, l.path));
+        if let Some(fix) = &l.fix {
             text.push_str(&format!("  next: `{fix}`\n"));
         }
     }
@@ -165,7 +178,10 @@ fn render(plan: &Plan, kind: &str) -> String {
                 t.add("role_arn", Some(&w.role_arn));
                 t.add("role_session_name", w.role_session_name.as_ref());
             }
-            Step::Login { session, .. } => t.add("login_session", Some(session)),
+            Step::Login { session, cache_dir, .. } => {
+                t.add("login_session", Some(session));
+                t.add_raw("login cache", cache_dir.value.display().to_string(), cache_dir.origin.to_string());
+            }
             Step::CredentialSource { source, .. } => t.add("credential_source", Some(source)),
             Step::AssumeRole(a) => {
                 t.add("role_arn", Some(&a.role_arn));

@@ -205,7 +205,7 @@ pub fn sso_chosen(plan: &tobira_config::Plan) -> Chosen {
 
 /// Whether a browser can be opened here: `$BROWSER`, a desktop session, or
 /// macOS/Windows; never over SSH without a display.
-fn browser_available(ctx: &Context) -> bool {
+pub(crate) fn browser_available(ctx: &Context) -> bool {
     if ctx.env.get("BROWSER").is_some() {
         return true;
     }
@@ -582,11 +582,16 @@ pub fn sessions(ctx: &Context, json_out: bool, out: &mut dyn Write) -> Result<()
             "expires_at": expires, "refreshable": refreshable, "renew": renew,
         }));
     }
+    let login_rows = super::console::session_rows(ctx, &set);
     if json_out {
+        rows.extend(login_rows);
         return emit(out, &(serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n"));
     }
-    if rows.is_empty() {
-        return emit(out, "No SSO sessions configured. Create one with `tobira configure sso`.\n");
+    if rows.is_empty() && login_rows.is_empty() {
+        return emit(
+            out,
+            "No SSO sessions or console sign-ins configured. Create one with `tobira configure sso` (IAM Identity Center) or `tobira login --console` (your AWS console credentials).\n",
+        );
     }
     let mut text = String::new();
     for r in &rows {
@@ -601,6 +606,7 @@ pub fn sessions(ctx: &Context, json_out: bool, out: &mut dyn Write) -> Result<()
             s("renew")
         ));
     }
+    text.push_str(&super::console::render_rows(&login_rows));
     emit(out, &text)
 }
 
