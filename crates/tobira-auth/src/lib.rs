@@ -15,6 +15,7 @@ pub mod device;
 mod failure;
 mod pkce;
 pub mod portal;
+pub mod probe;
 
 use std::time::Duration;
 

@@ -4,6 +4,7 @@
 
 mod commands;
 pub(crate) mod error;
+mod spinner;
 
 use std::ffi::OsString;
 use std::io::{self, Write};
@@ -114,6 +115,18 @@ enum Command {
         #[command(subcommand)]
         command: SsoCommand,
     },
+    /// Check the files, the environment, the caches, the clock and the endpoints; name every problem and its fix
+    ///
+    /// Exit code 0: nothing to fix; 10: warnings; 11: errors (something fails now).
+    /// Examples: `tobira doctor`, `tobira doctor --profile dev --json`, `tobira doctor --offline`.
+    Doctor {
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+        /// Skip the checks that ask AWS (revoked sign-ins, refused credentials, the clock)
+        #[arg(long)]
+        offline: bool,
+    },
     /// Every SSO session: start URL, token expiry, whether it can refresh, and the command to renew it
     Sessions {
         #[arg(long)]
@@ -178,6 +191,8 @@ pub struct Context {
     pub now: jiff::Timestamp,
     pub paths: Paths,
     pub home: Option<PathBuf>,
+    /// When `now` was read (monotonic): [`Context::current_time`] moves on from it.
+    pub started: std::time::Instant,
 }
 
 impl Context {
@@ -208,7 +223,15 @@ impl Context {
         let env = Env::from_pairs(vars);
         let paths = Paths::locate(&env);
         let home = env.get("HOME").map(PathBuf::from);
-        Context { env, paths, home, now }
+        Context { env, paths, home, now, started: std::time::Instant::now() }
+    }
+
+    /// The time now: the clock read once at start-up, moved on by the
+    /// monotonic time since (for times taken after a wait, such as a
+    /// sign-in the user approves minutes later).
+    pub fn current_time(&self) -> jiff::Timestamp {
+        let elapsed = jiff::SignedDuration::try_from(self.started.elapsed()).unwrap_or(jiff::SignedDuration::ZERO);
+        self.now.checked_add(elapsed).unwrap_or(self.now)
     }
 
     /// The home directory, or an error saying how to give one.
@@ -294,6 +317,19 @@ pub fn run(args: impl IntoIterator<Item = OsString>, ctx: &Context) -> ExitCode 
         Command::Sso { command: SsoCommand::Roles { sso_session, account, json } } => {
             let sel = commands::sso::Selection { profile: cli.global.profile, sso_session };
             commands::sso::roles(ctx, &sel, account, json, &mut out)
+        }
+        Command::Doctor { json, offline } => {
+            return match commands::doctor::run(ctx, cli.global.profile, json, offline, &mut out) {
+                Ok(found) => {
+                    let _ = out.flush();
+                    found.map_or(ExitCode::SUCCESS, |k| ExitCode::from(k as u8))
+                }
+                Err(e) => {
+                    let _ = out.flush();
+                    let _ = io::stderr().write_all(e.render().as_bytes());
+                    e.exit_code()
+                }
+            };
         }
         Command::Sessions { json } => commands::sso::sessions(ctx, json, &mut out),
         Command::Export { format, mfa_code } => {

@@ -1,5 +1,7 @@
 pub mod configure;
 pub mod creds;
+pub mod doctor;
+pub mod logins;
 pub mod profile_show;
 pub mod profiles;
 pub mod sso;
