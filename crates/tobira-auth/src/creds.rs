@@ -144,7 +144,9 @@ pub async fn execute(plan: &Plan, ctx: &ExecContext, mfa: &mut dyn MfaPrompt) ->
     // The serial of an MFA session in the chain: a role that wants the same
     // device is satisfied by it (MFA is present), so the user types one code.
     let mut mfa_done: Option<String> = None;
+    tracing::debug!(profile = %plan.profile.value, steps = plan.steps.len(), from_step = start, cached = current.is_some(), "running the credential chain");
     for step in &plan.steps[start..] {
+        tracing::debug!(method = step.method(), profile = ?step.profile(), "credential step");
         current = Some(run_step(plan, step, current.as_ref(), ctx, mfa, &mut mfa_done).await?);
     }
     current.ok_or_else(|| AuthError::Credentials("the plan has no credential steps".into()))
@@ -183,6 +185,7 @@ async fn run_step(
             let target = sso_target(plan, s);
             let cache = SsoCache::in_home(&ctx.home);
             let token = crate::valid_token(&target, &cache).await?;
+            tracing::debug!(url = %target.portal_call("GetRoleCredentials").url, operation = "GetRoleCredentials", account = %s.account_id.value, role = %s.role_name.value, "calling the SSO portal");
             let out = crate::portal_client(&target)
                 .get_role_credentials()
                 .access_token(token.access_token.expose())
@@ -210,6 +213,7 @@ async fn run_step(
                 .ok_or_else(|| AuthError::Credentials(format!("profile `{}` has no source credentials", a.profile)))?;
             let session_name =
                 a.role_session_name.as_ref().map_or(ctx.default_session_name.clone(), |s| s.value.clone());
+            tracing::debug!(url = %sts_call(plan, "AssumeRole").url, operation = "AssumeRole", role_arn = %a.role_arn.value, mfa = a.mfa_serial.is_some(), "calling STS");
             let mut req =
                 sts_client(plan, source).assume_role().role_arn(&a.role_arn.value).role_session_name(session_name);
             if let Some(e) = &a.external_id {
@@ -336,6 +340,7 @@ async fn mfa_session(
         return Ok(c);
     }
     let code = mfa.code(serial)?;
+    tracing::debug!(url = %sts_call(plan, "GetSessionToken").url, operation = "GetSessionToken", serial, "calling STS for an MFA session");
     let out = sts_client(plan, keys)
         .get_session_token()
         .serial_number(serial)
@@ -366,6 +371,7 @@ pub fn run_process(profile: &str, command: &str) -> Result<Credentials, AuthErro
     let argv = tobira_config::shlex::split(command)
         .filter(|a| !a.is_empty())
         .ok_or_else(|| fail(format!("the credential_process of profile `{profile}` cannot be split into a command")))?;
+    tracing::debug!(program = %argv[0], profile, "running credential_process");
     let out = std::process::Command::new(&argv[0])
         .args(&argv[1..])
         .stdin(std::process::Stdio::inherit())
@@ -404,6 +410,7 @@ pub fn run_process(profile: &str, command: &str) -> Result<Credentials, AuthErro
 
 /// STS GetCallerIdentity with these credentials: (account, ARN, user id).
 pub async fn caller_identity(plan: &Plan, c: &Credentials) -> Result<(String, String, String), AuthError> {
+    tracing::debug!(url = %sts_call(plan, "GetCallerIdentity").url, operation = "GetCallerIdentity", access_key = %tobira_config::origin::mask_key_id(&c.access_key_id), "calling STS");
     let out = sts_client(plan, c)
         .get_caller_identity()
         .send()

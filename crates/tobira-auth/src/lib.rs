@@ -191,6 +191,7 @@ async fn registration(
     {
         return Ok(r);
     }
+    tracing::debug!(url = %target.oidc_base(), operation = "RegisterClient", ?flow, "registering a client");
     let client = oidc_client(target);
     let client_name = match &target.session {
         Some(s) => format!("tobira-{s}"),
@@ -243,6 +244,7 @@ pub async fn login(
     ui: &mut dyn LoginUi,
 ) -> Result<SsoToken, AuthError> {
     let now = Timestamp::now();
+    tracing::debug!(flow = ?opts.flow, start_url = %target.start_url, region = %target.region, session = ?target.session, "signing in");
     let (reg, tokens) = match opts.flow {
         Flow::Device => {
             let reg = registration(target, cache, Flow::Device, now, "").await?;
@@ -296,6 +298,7 @@ pub async fn valid_token(target: &SsoTarget, cache: &SsoCache) -> Result<SsoToke
     let token = read()?;
     let now = Timestamp::now();
     let legacy = target.session.is_none();
+    tracing::debug!(freshness = ?token.freshness(now), legacy, "checked the cached SSO token");
     match token.freshness(now) {
         Freshness::Valid => return Ok(token),
         Freshness::RefreshDue if legacy => return Ok(token),
@@ -320,6 +323,7 @@ pub async fn valid_token(target: &SsoTarget, cache: &SsoCache) -> Result<SsoToke
     else {
         return if token.expires_at > now { Ok(token) } else { Err(AuthError::Expired(name)) };
     };
+    tracing::debug!(url = %target.oidc_base(), operation = "CreateToken", grant = "refresh_token", "refreshing the SSO token");
     let out = oidc_client(target)
         .create_token()
         .client_id(client_id)

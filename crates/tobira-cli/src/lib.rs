@@ -3,6 +3,7 @@
 //! libraries below it receive snapshots.
 
 mod commands;
+mod debug;
 pub(crate) mod error;
 mod spinner;
 
@@ -36,6 +37,9 @@ struct GlobalArgs {
     /// Region for AWS calls (else $AWS_REGION, $AWS_DEFAULT_REGION, then the profile's `region`)
     #[arg(long, global = true, value_name = "REGION")]
     region: Option<String>,
+    /// Trace what tobira resolves, reads, calls and caches on stderr, secrets redacted (also: TOBIRA_DEBUG=1)
+    #[arg(long, global = true)]
+    debug: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -272,6 +276,13 @@ impl Context {
         };
         let config = read(&self.paths.config.value, FileKind::Config)?;
         let credentials = read(&self.paths.credentials.value, FileKind::Credentials)?;
+        tracing::debug!(
+            config = %self.paths.config.value.display(),
+            config_bytes = config.as_ref().map(Vec::len),
+            credentials = %self.paths.credentials.value.display(),
+            credentials_bytes = credentials.as_ref().map(Vec::len),
+            "read the shared files (None: missing)"
+        );
         ProfileSet::from_bytes(
             &self.display_path(&self.paths.config.value),
             config.as_deref(),
@@ -296,6 +307,18 @@ pub fn run(args: impl IntoIterator<Item = OsString>, ctx: &Context) -> ExitCode 
             return if e.use_stderr() { ExitCode::from(Kind::Usage as u8) } else { ExitCode::SUCCESS };
         }
     };
+    if cli.global.debug || debug::wanted(ctx) {
+        debug::install();
+    }
+    tracing::debug!(
+        command = command_name(&cli.command),
+        profile_flag = cli.global.profile.as_deref(),
+        config = %ctx.paths.config.value.display(),
+        config_from = %ctx.paths.config.origin,
+        credentials = %ctx.paths.credentials.value.display(),
+        now = %ctx.now,
+        "starting"
+    );
     let mut out = io::stdout().lock();
     let result = match cli.command {
         Command::Profiles { json } => commands::profiles::run(ctx, &cli.global.profile, json, &mut out),
@@ -368,6 +391,25 @@ pub fn run(args: impl IntoIterator<Item = OsString>, ctx: &Context) -> ExitCode 
             let _ = io::stderr().write_all(e.render().as_bytes());
             e.exit_code()
         }
+    }
+}
+
+/// The subcommand's name, for the trace (never its arguments: an MFA code is one).
+fn command_name(c: &Command) -> &'static str {
+    match c {
+        Command::Profiles { .. } => "profiles",
+        Command::Profile { .. } => "profile show",
+        Command::Export { .. } => "export",
+        Command::CredentialProcess { .. } => "credential-process",
+        Command::Exec { .. } => "exec",
+        Command::Whoami { .. } => "whoami",
+        Command::Configure { command: ConfigureCommand::Sso { .. } } => "configure sso",
+        Command::Configure { command: ConfigureCommand::SsoSession { .. } } => "configure sso-session",
+        Command::Login { .. } => "login",
+        Command::Logout { .. } => "logout",
+        Command::Sso { .. } => "sso",
+        Command::Doctor { .. } => "doctor",
+        Command::Sessions { .. } => "sessions",
     }
 }
 

@@ -76,6 +76,7 @@ pub fn credentials(
     let plan = super::resolve(ctx, &set, &Flags { profile, region: None })?;
     let home = ctx.home_dir()?.to_path_buf();
     if let Some(c) = cached(&plan, &home, ctx.now) {
+        tracing::debug!(expiration = ?c.expiration.map(iso), "the cached credentials of the last step are fresh: no network");
         return Ok((plan, c));
     }
     let exec = ExecContext { home, default_session_name: format!("tobira-{}", ctx.now.as_second()) };

@@ -163,12 +163,9 @@ pub fn profiles(d: &mut Doctor<'_>) {
             Ok(plan) => chained_durations(d, plan),
             // A profile without credentials may hold settings only.
             Err(ResolveError::NoCredentials { .. }) => {}
-            Err(e) if name != &d.selected.value => d.add(
-                Severity::Warning,
-                "profile-broken",
-                format!("profile `{name}` cannot be used: {e}"),
-                e.hint(),
-            ),
+            Err(e) if name != &d.selected.value => {
+                d.add(Severity::Warning, "profile-broken", format!("profile `{name}` cannot be used: {e}"), e.hint())
+            }
             Err(_) => {}
         }
         if let Some(cmd) = block.text("credential_process") {
