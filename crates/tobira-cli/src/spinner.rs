@@ -21,6 +21,14 @@ impl Spinner {
         Spinner(Some(bar))
     }
 
+    /// Hides the spinner while `f` runs (a prompt on the terminal).
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.0 {
+            Some(b) => b.suspend(f),
+            None => f(),
+        }
+    }
+
     /// Removes the spinner (before printing results or an error).
     pub fn stop(&self) {
         if let Some(b) = &self.0 {
@@ -32,5 +40,18 @@ impl Spinner {
 impl Drop for Spinner {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// An MFA prompt that hides the spinner while it asks.
+pub struct Paused<'a, P> {
+    pub spinner: &'a Spinner,
+    pub prompt: P,
+}
+
+impl<P: tobira_auth::creds::MfaPrompt> tobira_auth::creds::MfaPrompt for Paused<'_, P> {
+    fn code(&mut self, serial: &str) -> Result<String, tobira_auth::AuthError> {
+        let prompt = &mut self.prompt;
+        self.spinner.suspend(|| prompt.code(serial))
     }
 }

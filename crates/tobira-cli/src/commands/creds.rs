@@ -80,8 +80,10 @@ pub fn credentials(
         return Ok((plan, c));
     }
     let exec = ExecContext { home, default_session_name: format!("tobira-{}", ctx.now.as_second()) };
-    let mut mfa = TerminalMfa { given: mfa_code };
+    let spinner = crate::spinner::Spinner::start(&format!("Getting credentials for profile {}...", plan.profile.value));
+    let mut mfa = crate::spinner::Paused { spinner: &spinner, prompt: TerminalMfa { given: mfa_code } };
     let result = runtime()?.block_on(execute(&plan, &exec, &mut mfa));
+    spinner.stop();
     match result {
         Ok(c) => Ok((plan, c)),
         Err(e) => Err(login_error(ctx, e, &sso_chosen(&plan))),
@@ -417,6 +419,7 @@ pub fn whoami(
 ) -> Result<(), CliError> {
     let (plan, mut c) = credentials(ctx, profile, mfa_code.clone())?;
     let rt = runtime()?;
+    let spinner = crate::spinner::Spinner::start("Asking STS who these credentials are...");
     let mut me = rt.block_on(tobira_auth::creds::caller_identity(&plan, &c));
     if me.as_ref().is_err_and(refused) && forget_cached(ctx, &plan) {
         // Cached credentials the service refuses (their sign-in was revoked,
@@ -426,10 +429,11 @@ pub fn whoami(
             home: ctx.home_dir()?.to_path_buf(),
             default_session_name: format!("tobira-{}", ctx.now.as_second()),
         };
-        let mut mfa = TerminalMfa { given: mfa_code };
+        let mut mfa = crate::spinner::Paused { spinner: &spinner, prompt: TerminalMfa { given: mfa_code } };
         c = rt.block_on(execute(&plan, &exec, &mut mfa)).map_err(|e| login_error(ctx, e, &sso_chosen(&plan)))?;
         me = rt.block_on(tobira_auth::creds::caller_identity(&plan, &c));
     }
+    spinner.stop();
     let me = me.map_err(|e| login_error(ctx, e, &sso_chosen(&plan)))?;
     let left = c.time_left(Timestamp::now()).map(human);
     if json_out {

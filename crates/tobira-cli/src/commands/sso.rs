@@ -329,7 +329,10 @@ pub fn run_login(
         Ok(None) => {
             emit(out, "Another tobira login for this session is in progress; waiting for it to finish...\n")?;
             let _ = out.flush();
+            let waiting =
+                crate::spinner::Spinner::start("Waiting for the other sign-in to finish... (Ctrl-C to cancel)");
             let g = tobira_fs::Lock::acquire(&login_lock).map_err(|e| CliError::new(Kind::Internal, e.to_string()))?;
+            waiting.stop();
             let fresh_from_other = cache.read_token(chosen.target.cache_key()).ok().flatten().filter(|t| {
                 t.freshness(jiff::Timestamp::now()) == Freshness::Valid
                     && cache
@@ -365,6 +368,7 @@ pub fn run_login(
 /// A token that works, refreshed if due, for commands that call the portal.
 fn token(ctx: &Context, chosen: &Chosen) -> Result<String, CliError> {
     let cache = ctx.need_sso_cache()?;
+    let _spinner = crate::spinner::Spinner::start("Checking the sign-in...");
     let t = runtime()?.block_on(tobira_auth::valid_token(&chosen.target, &cache)).map_err(|e| auth_error(e, chosen))?;
     Ok(t.access_token.expose().to_string())
 }
@@ -373,9 +377,11 @@ pub fn accounts(ctx: &Context, sel: &Selection, json_out: bool, out: &mut dyn Wr
     let set = ctx.load_profiles()?;
     let chosen = choose(ctx, &set, sel)?;
     let tok = token(ctx, &chosen)?;
+    let spinner = crate::spinner::Spinner::start("Listing your AWS accounts...");
     let list = runtime()?
         .block_on(tobira_auth::portal::accounts(&chosen.target, &tok))
         .map_err(|e| login_error(ctx, e, &chosen))?;
+    spinner.stop();
     if json_out {
         let v: Vec<_> = list.iter().map(|a| json!({ "account_id": a.id, "name": a.name, "email": a.email })).collect();
         return emit(out, &(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"));
@@ -407,6 +413,7 @@ pub fn roles(
     let chosen = choose(ctx, &set, sel)?;
     let tok = token(ctx, &chosen)?;
     let rt = runtime()?;
+    let spinner = crate::spinner::Spinner::start("Listing your AWS accounts and roles...");
     let accounts = match account {
         Some(id) => vec![id],
         None => rt
@@ -425,6 +432,7 @@ pub fn roles(
             rows.push((id.clone(), role));
         }
     }
+    spinner.stop();
     if json_out {
         let v: Vec<_> = rows.iter().map(|(a, r)| json!({ "account_id": a, "role_name": r })).collect();
         return emit(out, &(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"));
