@@ -131,10 +131,15 @@ enum Command {
         #[arg(long)]
         offline: bool,
     },
-    /// Every SSO session: start URL, token expiry, whether it can refresh, and the command to renew it
+    /// Every cached sign-in and credential with its time left: SSO sign-ins, SSO role credentials, assumed roles, MFA sessions
+    ///
+    /// Example: `tobira sessions --check` also asks AWS whether each is still alive (revoked sign-ins show as `revoked`).
     Sessions {
         #[arg(long)]
         json: bool,
+        /// Ask the services whether each sign-in and cached credential is still accepted
+        #[arg(long)]
+        check: bool,
     },
 }
 
@@ -354,7 +359,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>, ctx: &Context) -> ExitCode 
                 }
             };
         }
-        Command::Sessions { json } => commands::sso::sessions(ctx, json, &mut out),
+        Command::Sessions { json, check } => commands::sessions::run(ctx, json, check, &mut out),
         Command::Export { format, mfa_code } => {
             commands::creds::export(ctx, cli.global.profile, format, mfa_code, &mut out)
         }

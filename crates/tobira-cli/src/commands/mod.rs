@@ -1,9 +1,11 @@
+pub mod cached;
 pub mod configure;
 pub mod creds;
 pub mod doctor;
 pub mod logins;
 pub mod profile_show;
 pub mod profiles;
+pub mod sessions;
 pub mod sso;
 
 use tobira_config::resolve::select_profile;

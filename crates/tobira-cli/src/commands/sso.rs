@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use tobira_auth::{AuthError, Flow, LoginOptions, LoginUi, SsoTarget};
-use tobira_cache::{Freshness, SsoKey};
+use tobira_cache::Freshness;
 use tobira_config::files::Block;
 use tobira_config::resolve::select_profile;
 use tobira_config::{Flags, ProfileSet};
@@ -542,74 +542,6 @@ pub fn logout(ctx: &Context, sel: &Selection, all: bool, out: &mut dyn Write) ->
     } else {
         emit(out, &format!("Not logged in to {what}; nothing to remove.\n"))
     }
-}
-
-pub fn sessions(ctx: &Context, json_out: bool, out: &mut dyn Write) -> Result<(), CliError> {
-    let set = ctx.load_profiles()?;
-    let cache = ctx.need_sso_cache()?;
-    // Every sso-session, and every legacy start URL used by a profile.
-    let mut targets: Vec<(String, Option<String>, String)> = set
-        .sso_sessions()
-        .map(|s| (s.name.clone(), Some(s.name.clone()), s.text("sso_start_url").map(|v| v.value).unwrap_or_default()))
-        .collect();
-    targets.sort();
-    for p in set.profiles() {
-        if p.text("sso_session").is_none()
-            && let Some(url) = p.text("sso_start_url")
-            && !targets.iter().any(|(_, s, u)| s.is_none() && *u == url.value)
-        {
-            targets.push((format!("(legacy) profile {}", p.name), None, url.value));
-        }
-    }
-    let now = ctx.now;
-    let mut rows = Vec::new();
-    for (label, session, url) in &targets {
-        let key = match session {
-            Some(s) => SsoKey::Session(s),
-            None => SsoKey::LegacyStartUrl(url),
-        };
-        let renew = match session {
-            Some(s) => format!("tobira login --sso-session {s}"),
-            None => format!("tobira login --profile {}", label.trim_start_matches("(legacy) profile ")),
-        };
-        let (status, expires, refreshable) = match cache.read_token(key) {
-            Ok(None) => ("not logged in".to_string(), None, false),
-            Err(_) => ("unreadable token".to_string(), None, false),
-            Ok(Some(t)) => {
-                let can = session.is_some() && t.can_refresh(now);
-                let status = match t.freshness(now) {
-                    Freshness::Valid | Freshness::RefreshDue if t.expires_at > now => "valid",
-                    _ if can => "expired, refreshable",
-                    _ => "expired",
-                };
-                (status.to_string(), Some(tobira_cache::token::format_time(t.expires_at)), can)
-            }
-        };
-        rows.push(json!({
-            "name": label, "sso_session": session, "start_url": url, "status": status,
-            "expires_at": expires, "refreshable": refreshable, "renew": renew,
-        }));
-    }
-    if json_out {
-        return emit(out, &(serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n"));
-    }
-    if rows.is_empty() {
-        return emit(out, "No SSO sessions configured. Create one with `tobira configure sso`.\n");
-    }
-    let mut text = String::new();
-    for r in &rows {
-        let s = |k: &str| r[k].as_str().unwrap_or("").to_string();
-        let refresh = if r["refreshable"] == true { ", refreshable" } else { "" };
-        let until = if r["expires_at"].is_null() { String::new() } else { format!(" until {}", s("expires_at")) };
-        text.push_str(&format!(
-            "{}\n  start URL  {}\n  token      {}{until}{refresh}\n  renew      `{}`\n",
-            s("name"),
-            s("start_url"),
-            s("status"),
-            s("renew")
-        ));
-    }
-    emit(out, &text)
 }
 
 /// The CLI error for `e`. A sign-in the portal refused (`UnauthorizedException`:

@@ -2,17 +2,13 @@
 //! configuration, ended, revoked on the server) and cached credentials
 //! (expired, outliving their sign-in, refused by STS).
 
-use std::collections::HashMap;
-
 use tobira_auth::probe::{self, Verdict};
-use tobira_cache::{CacheError, CredentialCache, SsoKey};
-use tobira_config::resolve::resolve_profile;
-use tobira_config::{Plan, Step};
+use tobira_cache::CacheError;
 
 use super::network::unreachable;
 use super::path_word;
 use super::{Doctor, Severity, span};
-use crate::commands::logins;
+use crate::commands::{cached, logins};
 use crate::error::Addresses;
 
 /// Every configured sign-in and its token file.
@@ -187,126 +183,76 @@ pub fn tokens(d: &mut Doctor<'_>) {
     d.checked.push(format!("{} SSO sign-in{} ({signed_in} cached)", all.len(), if all.len() == 1 { "" } else { "s" }));
 }
 
-/// What a cache entry belongs to.
-struct Owner {
-    plan: Plan,
-    what: String,
-    profile: String,
-    /// The sign-in SSO role credentials came from.
-    sso: Option<(Option<String>, String)>,
-}
-
 /// `~/.aws/cli/cache` and tobira's MFA sessions.
 pub fn credentials(d: &mut Doctor<'_>) {
-    let Some(home) = d.ctx.home.clone() else { return };
     let Some(set) = d.set.clone() else { return };
-    // Which profile each entry belongs to; the selected profile's first.
-    let mut owners: HashMap<(u8, String), Owner> = HashMap::new();
-    let mut plans: Vec<Plan> = d.plan.iter().cloned().collect();
-    plans.extend(set.profiles().iter().filter_map(|p| resolve_profile(&set, &d.ctx.env, &p.name, None).ok()));
-    for plan in &plans {
-        for step in &plan.steps {
-            let (key, what, sso) = match step {
-                Step::Sso(s) => (
-                    (0, tobira_auth::creds::sso_cache_name(s)),
-                    format!("SSO role credentials (account {}, role {})", s.account_id.value, s.role_name.value),
-                    Some((s.session.as_ref().map(|v| v.value.clone()), s.start_url.value.clone())),
-                ),
-                Step::AssumeRole(a) => {
-                    ((0, tobira_auth::creds::assume_role_cache_name(a)), format!("role {}", a.role_arn.value), None)
-                }
-                Step::Static(k) => match &k.mfa_serial {
-                    Some(serial) => (
-                        (1, tobira_auth::creds::mfa_session_name(&k.access_key_id.value, &serial.value)),
-                        format!("MFA session ({})", serial.value),
-                        None,
-                    ),
-                    None => continue,
-                },
-                _ => continue,
-            };
-            let profile = step.profile().unwrap_or(&plan.profile.value).to_string();
-            owners.entry(key).or_insert_with(|| Owner { plan: plan.clone(), what, profile, sso });
-        }
-    }
-    let caches = [(0u8, CredentialCache::cli(&home)), (1u8, CredentialCache::mfa_sessions(&home))];
     let sso_cache = d.ctx.sso_cache();
     let (mut count, mut expired, mut unreadable) = (0, Vec::new(), Vec::new());
     let now = d.ctx.now;
-    for (kind, cache) in &caches {
-        let Ok(entries) = std::fs::read_dir(cache.dir()) else { continue };
-        let mut names: Vec<String> = entries
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".json"))
-            .collect();
-        names.sort();
-        for name in names {
-            let shown = d.shown(&cache.dir().join(&name));
-            let Some(c) = cache.read(&name) else {
-                unreadable.push(shown);
-                continue;
-            };
-            count += 1;
-            if c.expiration.is_some_and(|e| e <= now) {
-                expired.push(shown);
-                continue;
-            }
-            let Some(owner) = owners.get(&(*kind, name.clone())) else { continue };
-            let left = c.expiration.map(|e| format!(" for {} more", span(e.duration_since(now)))).unwrap_or_default();
-            // SSO role credentials kept after their sign-in was removed.
-            if let (Some((session, url)), Some(sso_cache)) = (&owner.sso, &sso_cache) {
-                let key = match session {
-                    Some(s) => SsoKey::Session(s),
-                    None => SsoKey::LegacyStartUrl(url),
-                };
-                if matches!(sso_cache.read_token(key), Ok(None)) {
-                    d.add(
-                        Severity::Warning,
-                        "cache-outlives-sign-in",
-                        format!(
-                            "{shown} holds the {} of profile `{}`, valid{left}, but their sign-in is gone from ~/.aws/sso/cache (signed out): the AWS CLI and tobira keep using them until they expire",
-                            owner.what, owner.profile
-                        ),
-                        Some(format!("delete them if you meant to sign out: `rm {}`", path_word(&shown))),
-                    );
-                    continue;
-                }
-            }
-            if d.offline {
-                continue;
-            }
-            let verdict = {
-                let _spinner = crate::spinner::Spinner::start(&format!(
-                    "Asking STS whether the cached {} are accepted...",
-                    owner.what
-                ));
-                crate::commands::sso::runtime().ok().map(|rt| rt.block_on(probe::credentials_accepted(&owner.plan, &c)))
-            };
-            match verdict {
-                Some(Ok(Verdict::Refused { code, message })) => d.add(
-                    d.by_use(&owner.profile),
-                    "cache-refused",
+    for entry in cached::entries(d.ctx, &set, d.plan.as_ref()) {
+        let shown = d.shown(&entry.path);
+        let Some(c) = entry.credentials else {
+            unreadable.push(shown);
+            continue;
+        };
+        count += 1;
+        if c.expiration.is_some_and(|e| e <= now) {
+            expired.push(shown);
+            continue;
+        }
+        let Some(owner) = entry.owner else { continue };
+        let left = c.expiration.map(|e| format!(" for {} more", span(e.duration_since(now)))).unwrap_or_default();
+        // SSO role credentials kept after their sign-in was removed.
+        if let (Some(key), Some(sso_cache)) = (owner.sso_key(), &sso_cache)
+            && matches!(sso_cache.read_token(key), Ok(None))
+        {
+            d.add(
+                Severity::Warning,
+                "cache-outlives-sign-in",
+                format!(
+                    "{shown} holds the {} of profile `{}`, valid{left}, but their sign-in is gone from ~/.aws/sso/cache (signed out): the AWS CLI and tobira keep using them until they expire",
+                    owner.what, owner.profile
+                ),
+                Some(format!("delete them if you meant to sign out: `rm {}`", path_word(&shown))),
+            );
+            continue;
+        }
+        if d.offline {
+            continue;
+        }
+        let verdict = {
+            let _spinner = crate::spinner::Spinner::start(&format!(
+                "Asking STS whether the cached {} are accepted...",
+                owner.what
+            ));
+            crate::commands::sso::runtime().ok().map(|rt| rt.block_on(probe::credentials_accepted(&owner.plan, &c)))
+        };
+        match verdict {
+            Some(Ok(Verdict::Refused { code, message })) => d.add(
+                d.by_use(&owner.profile),
+                "cache-refused",
+                format!(
+                    "STS refuses the {} of profile `{}` cached in {shown} ({code}: {message}): their sign-in was revoked or they were cut short, yet the AWS CLI and tobira use them while the file says they are valid{left}",
+                    owner.what, owner.profile
+                ),
+                Some(format!(
+                    "delete them: `rm {}` (the next use gets new ones, or says to sign in again)",
+                    path_word(&shown)
+                )),
+            ),
+            Some(Err(e)) => {
+                let (message, fix) = unreachable(e, &crate::commands::sso::sso_chosen(&owner.plan));
+                d.add(
+                    Severity::Warning,
+                    "cache-unchecked",
                     format!(
-                        "STS refuses the {} of profile `{}` cached in {shown} ({code}: {message}): their sign-in was revoked or they were cut short, yet the AWS CLI and tobira use them while the file says they are valid{left}",
+                        "could not ask STS whether the cached {} of profile `{}` are accepted: {message}",
                         owner.what, owner.profile
                     ),
-                    Some(format!(
-                        "delete them: `rm {}` (the next use gets new ones, or says to sign in again)",
-                        path_word(&shown)
-                    )),
-                ),
-                Some(Err(e)) => {
-                    let (message, fix) = unreachable(e, &crate::commands::sso::sso_chosen(&owner.plan));
-                    d.add(
-                        Severity::Warning,
-                        "cache-unchecked",
-                        format!("could not ask STS whether the cached {} of profile `{}` are accepted: {message}", owner.what, owner.profile),
-                        fix,
-                    );
-                }
-                _ => {}
+                    fix,
+                );
             }
+            _ => {}
         }
     }
     if !expired.is_empty() {
@@ -328,7 +274,9 @@ pub fn credentials(d: &mut Doctor<'_>) {
         d.add(
             Severity::Warning,
             "cache-unreadable",
-            format!("{shown} is not a credentials file tobira or the AWS CLI can read (another tool's format, or damaged), so it is ignored"),
+            format!(
+                "{shown} is not a credentials file tobira or the AWS CLI can read (another tool's format, or damaged), so it is ignored"
+            ),
             Some(format!("delete it (it is only a cache): `rm {}`", path_word(&shown))),
         );
     }
