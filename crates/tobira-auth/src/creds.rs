@@ -25,6 +25,8 @@ pub struct ExecContext {
     pub home: PathBuf,
     /// Session name for roles without `role_session_name`.
     pub default_session_name: String,
+    /// The time the chain runs at (the CLI's clock; ARCHITECTURE.md rule 1).
+    pub now: Timestamp,
 }
 
 /// How long an MFA session (GetSessionToken) lasts: AWS's default, 12 hours.
@@ -124,7 +126,7 @@ pub fn cached(plan: &Plan, home: &std::path::Path, now: Timestamp) -> Option<Cre
 
 /// Runs the plan and returns the final credentials.
 pub async fn execute(plan: &Plan, ctx: &ExecContext, mfa: &mut dyn MfaPrompt) -> Result<Credentials, AuthError> {
-    let now = Timestamp::now();
+    let now = ctx.now;
     let cli = CredentialCache::cli(&ctx.home);
     // Start from the last cached step that is still fresh.
     let mut start = 0;
@@ -184,7 +186,7 @@ async fn run_step(
         Step::Sso(s) => {
             let target = sso_target(plan, s);
             let cache = SsoCache::in_home(&ctx.home);
-            let token = crate::valid_token(&target, &cache).await?;
+            let token = crate::valid_token(&target, &cache, ctx.now).await?;
             tracing::debug!(url = %target.portal_call("GetRoleCredentials").url, operation = "GetRoleCredentials", account = %s.account_id.value, role = %s.role_name.value, "calling the SSO portal");
             let out = crate::portal_client(&target)
                 .get_role_credentials()
@@ -336,7 +338,7 @@ async fn mfa_session(
 ) -> Result<Credentials, AuthError> {
     let cache = CredentialCache::mfa_sessions(&ctx.home);
     let name = mfa_session_name(&keys.access_key_id, serial);
-    if let Some(c) = cache.read(&name).filter(|c| c.fresh(Timestamp::now())) {
+    if let Some(c) = cache.read(&name).filter(|c| c.fresh(ctx.now)) {
         return Ok(c);
     }
     let code = mfa.code(serial)?;

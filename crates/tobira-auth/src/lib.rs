@@ -233,6 +233,9 @@ pub struct LoginOptions {
     pub open_browser: bool,
     /// How long to wait for the user (the AWS CLI waits 600 s).
     pub timeout: Duration,
+    /// The time when the sign-in starts (the CLI's clock; docs: ARCHITECTURE.md
+    /// rule 1). The token's expiry counts from it plus the time the user took.
+    pub now: Timestamp,
 }
 
 /// Signs in and caches the token where the AWS CLI looks for it. Always a
@@ -243,7 +246,8 @@ pub async fn login(
     opts: LoginOptions,
     ui: &mut dyn LoginUi,
 ) -> Result<SsoToken, AuthError> {
-    let now = Timestamp::now();
+    let now = opts.now;
+    let started = std::time::Instant::now();
     tracing::debug!(flow = ?opts.flow, start_url = %target.start_url, region = %target.region, session = ?target.session, "signing in");
     let (reg, tokens) = match opts.flow {
         Flow::Device => {
@@ -264,7 +268,7 @@ pub async fn login(
         start_url: Some(target.start_url.clone()),
         region: Some(target.region.clone()),
         access_token: Secret::new(tokens.access_token),
-        expires_at: Timestamp::now() + SignedDuration::from_secs(i64::from(tokens.expires_in)),
+        expires_at: later(now, started) + SignedDuration::from_secs(i64::from(tokens.expires_in)),
         client_id: Some(reg.client_id.clone()),
         client_secret: Some(reg.client_secret.clone()),
         registration_expires_at: Some(reg.expires_at),
@@ -285,7 +289,8 @@ pub(crate) struct Tokens {
 /// The cached token for `target`, refreshed first when it is inside the
 /// refresh window (sso-session logins only). Concurrent callers refresh once:
 /// check, lock, re-read, re-check, refresh, write.
-pub async fn valid_token(target: &SsoTarget, cache: &SsoCache) -> Result<SsoToken, AuthError> {
+pub async fn valid_token(target: &SsoTarget, cache: &SsoCache, now: Timestamp) -> Result<SsoToken, AuthError> {
+    let started = std::time::Instant::now();
     let name = match &target.session {
         Some(s) => s.clone(),
         None => target.start_url.clone(),
@@ -296,7 +301,6 @@ pub async fn valid_token(target: &SsoTarget, cache: &SsoCache) -> Result<SsoToke
         Err(_) => Err(AuthError::InvalidToken(name.clone())),
     };
     let token = read()?;
-    let now = Timestamp::now();
     let legacy = target.session.is_none();
     tracing::debug!(freshness = ?token.freshness(now), legacy, "checked the cached SSO token");
     match token.freshness(now) {
@@ -313,7 +317,8 @@ pub async fn valid_token(target: &SsoTarget, cache: &SsoCache) -> Result<SsoToke
         .await
         .map_err(|e| AuthError::Cache(std::io::Error::other(e.to_string())))??;
     let token = read()?;
-    let now = Timestamp::now();
+    // Waiting for the lock may have taken a while.
+    let now = later(now, started);
     match token.freshness(now) {
         Freshness::Valid => return Ok(token),
         Freshness::Expired => return Err(AuthError::Expired(name)),
@@ -338,7 +343,7 @@ pub async fn valid_token(target: &SsoTarget, cache: &SsoCache) -> Result<SsoToke
                 start_url: Some(target.start_url.clone()),
                 region: Some(target.region.clone()),
                 access_token: Secret::new(out.access_token().unwrap_or_default()),
-                expires_at: Timestamp::now() + SignedDuration::from_secs(i64::from(out.expires_in())),
+                expires_at: later(now, started) + SignedDuration::from_secs(i64::from(out.expires_in())),
                 refresh_token: out.refresh_token().map(Secret::new),
                 ..token
             };
@@ -349,6 +354,13 @@ pub async fn valid_token(target: &SsoTarget, cache: &SsoCache) -> Result<SsoToke
         Err(_) if token.expires_at > now => Ok(token),
         Err(_) => Err(AuthError::Expired(name)),
     }
+}
+
+/// `now` moved on by the monotonic time since `started` (never the wall
+/// clock: only the CLI reads it).
+fn later(now: Timestamp, started: std::time::Instant) -> Timestamp {
+    let elapsed = SignedDuration::try_from(started.elapsed()).unwrap_or(SignedDuration::ZERO);
+    now.checked_add(elapsed).unwrap_or(now)
 }
 
 /// When a token expires, as the AWS CLI writes it.

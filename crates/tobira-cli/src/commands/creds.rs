@@ -3,7 +3,6 @@
 
 use std::io::Write;
 
-use jiff::Timestamp;
 use tobira_auth::AuthError;
 use tobira_auth::creds::{ExecContext, MfaPrompt, cached, execute, human, iso};
 use tobira_cache::Credentials;
@@ -79,7 +78,7 @@ pub fn credentials(
         tracing::debug!(expiration = ?c.expiration.map(iso), "the cached credentials of the last step are fresh: no network");
         return Ok((plan, c));
     }
-    let exec = ExecContext { home, default_session_name: format!("tobira-{}", ctx.now.as_second()) };
+    let exec = ExecContext { home, default_session_name: format!("tobira-{}", ctx.now.as_second()), now: ctx.now };
     let spinner = crate::spinner::Spinner::start(&format!("Getting credentials for profile {}...", plan.profile.value));
     let mut mfa = crate::spinner::Paused { spinner: &spinner, prompt: TerminalMfa { given: mfa_code } };
     let result = runtime()?.block_on(execute(&plan, &exec, &mut mfa));
@@ -428,6 +427,7 @@ pub fn whoami(
         let exec = ExecContext {
             home: ctx.home_dir()?.to_path_buf(),
             default_session_name: format!("tobira-{}", ctx.now.as_second()),
+            now: ctx.current_time(),
         };
         let mut mfa = crate::spinner::Paused { spinner: &spinner, prompt: TerminalMfa { given: mfa_code } };
         c = rt.block_on(execute(&plan, &exec, &mut mfa)).map_err(|e| login_error(ctx, e, &sso_chosen(&plan)))?;
@@ -435,7 +435,7 @@ pub fn whoami(
     }
     spinner.stop();
     let me = me.map_err(|e| login_error(ctx, e, &sso_chosen(&plan)))?;
-    let left = c.time_left(Timestamp::now()).map(human);
+    let left = c.time_left(ctx.current_time()).map(human);
     if json_out {
         let v = serde_json::json!({
             "profile": plan.profile.value, "account": me.0, "arn": me.1, "user_id": me.2,

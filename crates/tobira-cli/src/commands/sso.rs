@@ -334,7 +334,7 @@ pub fn run_login(
             let g = tobira_fs::Lock::acquire(&login_lock).map_err(|e| CliError::new(Kind::Internal, e.to_string()))?;
             waiting.stop();
             let fresh_from_other = cache.read_token(chosen.target.cache_key()).ok().flatten().filter(|t| {
-                t.freshness(jiff::Timestamp::now()) == Freshness::Valid
+                t.freshness(ctx.current_time()) == Freshness::Valid
                     && cache
                         .token_path(chosen.target.cache_key())
                         .metadata()
@@ -354,7 +354,7 @@ pub fn run_login(
         }
         Err(e) => return Err(CliError::new(Kind::Internal, format!("cannot lock {}: {e}", login_lock.display()))),
     };
-    let opts = LoginOptions { flow, open_browser: browser, timeout: Duration::from_secs(600) };
+    let opts = LoginOptions { flow, open_browser: browser, timeout: Duration::from_secs(600), now: ctx.current_time() };
     let mut ui = TerminalUi { out, browser, spinner: None };
     let result = runtime()?.block_on(tobira_auth::login(&chosen.target, &cache, opts, &mut ui));
     if let Some(s) = ui.spinner.take() {
@@ -369,7 +369,9 @@ pub fn run_login(
 fn token(ctx: &Context, chosen: &Chosen) -> Result<String, CliError> {
     let cache = ctx.need_sso_cache()?;
     let _spinner = crate::spinner::Spinner::start("Checking the sign-in...");
-    let t = runtime()?.block_on(tobira_auth::valid_token(&chosen.target, &cache)).map_err(|e| auth_error(e, chosen))?;
+    let t = runtime()?
+        .block_on(tobira_auth::valid_token(&chosen.target, &cache, ctx.current_time()))
+        .map_err(|e| auth_error(e, chosen))?;
     Ok(t.access_token.expose().to_string())
 }
 
