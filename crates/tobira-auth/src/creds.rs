@@ -41,6 +41,35 @@ pub struct ExecContext {
     /// like any MFA session), so re-assuming it later needs no code while the
     /// session lasts.
     pub mfa_session_for_roles: bool,
+    /// The time the chain started at (the CLI's clock; ARCHITECTURE.md
+    /// rule 1) and the monotonic instant it was read at: [`ExecContext::now`]
+    /// moves on from them, so a long-lived context (the credential server)
+    /// keeps the right time without reading the clock here.
+    pub started_at: Timestamp,
+    pub started: std::time::Instant,
+}
+
+impl ExecContext {
+    /// A context starting at `now` (read by the CLI).
+    pub fn new(
+        home: PathBuf,
+        default_session_name: String,
+        mfa_session_for_roles: bool,
+        now: Timestamp,
+    ) -> ExecContext {
+        ExecContext {
+            home,
+            default_session_name,
+            mfa_session_for_roles,
+            started_at: now,
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// The time now: the CLI's reading plus the monotonic time since.
+    pub fn now(&self) -> Timestamp {
+        crate::later(self.started_at, self.started)
+    }
 }
 
 /// An entry that another process renewed while this one waited for its
@@ -59,6 +88,7 @@ pub const MFA_SESSION_LAST_USE: SignedDuration = SignedDuration::from_secs(10);
 /// Waiting for the lock happens off the async threads. The lock is an OS
 /// lock, so a holder that dies (even by SIGKILL) releases it.
 async fn renew_once<F, Fut>(
+    ctx: &ExecContext,
     cache: &CredentialCache,
     name: &str,
     usable: &(dyn Fn(&Credentials) -> bool + Sync),
@@ -81,7 +111,7 @@ where
             .map_err(|source| AuthError::CacheFile { action: "lock", path: path.clone(), source })?
     };
     if let Some(c) = lock.read() {
-        let renewed_meanwhile = seen.as_ref() != Some(&c) && c.valid_for(Timestamp::now(), RENEWED_MEANWHILE_MIN);
+        let renewed_meanwhile = seen.as_ref() != Some(&c) && c.valid_for(ctx.now(), RENEWED_MEANWHILE_MIN);
         if usable(&c) || renewed_meanwhile {
             return Ok(c);
         }
@@ -198,7 +228,7 @@ pub async fn execute(
     ctx: &ExecContext,
     mfa: &mut (dyn MfaPrompt + Send),
 ) -> Result<Credentials, AuthError> {
-    let now = Timestamp::now();
+    let now = ctx.now();
     let cli = CredentialCache::cli(&ctx.home);
     // Start from the last cached step that is still fresh.
     let mut start = 0;
@@ -218,7 +248,9 @@ pub async fn execute(
     // The serial of an MFA session in the chain: a role that wants the same
     // device is satisfied by it (MFA is present), so the user types one code.
     let mut mfa_done: Option<String> = None;
+    tracing::debug!(profile = %plan.profile.value, steps = plan.steps.len(), from_step = start, cached = current.is_some(), "running the credential chain");
     for (i, step) in plan.steps.iter().enumerate().skip(start) {
+        tracing::debug!(method = step.method(), profile = ?step.profile(), "credential step");
         let next = plan.steps.get(i + 1);
         current = Some(run_step(plan, step, next, current.as_ref(), ctx, mfa, &mut mfa_done).await?);
     }
@@ -235,7 +267,7 @@ async fn run_step(
     mfa_done: &mut Option<String>,
 ) -> Result<Credentials, AuthError> {
     let cli = CredentialCache::cli(&ctx.home);
-    let fresh = |c: &Credentials| c.fresh(Timestamp::now());
+    let fresh = |c: &Credentials| c.fresh(ctx.now());
     match step {
         Step::Env(_) | Step::Static(_) => {
             let Some((keys, serial)) = keys_of(step, next, ctx) else {
@@ -251,10 +283,11 @@ async fn run_step(
             }
         }
         Step::Sso(s) => {
-            renew_once(&cli, &sso_cache_name(s), &fresh, |lock| async move {
+            renew_once(ctx, &cli, &sso_cache_name(s), &fresh, |lock| async move {
                 let target = sso_target(plan, s);
                 let cache = SsoCache::in_home(&ctx.home);
-                let token = crate::valid_token(&target, &cache).await?;
+                let token = crate::valid_token(&target, &cache, ctx.now()).await?;
+                tracing::debug!(url = %target.portal_call("GetRoleCredentials").url, operation = "GetRoleCredentials", account = %s.account_id.value, role = %s.role_name.value, "calling the SSO portal");
                 let out = crate::portal_client(&target)
                     .get_role_credentials()
                     .access_token(token.access_token.expose())
@@ -282,7 +315,7 @@ async fn run_step(
         Step::AssumeRole(a) => {
             let source = source
                 .ok_or_else(|| AuthError::Credentials(format!("profile `{}` has no source credentials", a.profile)))?;
-            renew_once(&cli, &assume_role_cache_name(a), &fresh, |lock| async move {
+            renew_once(ctx, &cli, &assume_role_cache_name(a), &fresh, |lock| async move {
                 let session_name =
                     a.role_session_name.as_ref().map_or(ctx.default_session_name.clone(), |s| s.value.clone());
                 let mut req =
@@ -358,7 +391,7 @@ async fn run_step(
             Ok(from_sts(c, arn.split(':').nth(4).map(str::to_string)))
         }
         Step::Login { profile, session, cache_dir } => {
-            crate::signin::step_credentials(plan, profile, &session.value, &cache_dir.value).await
+            crate::signin::step_credentials(plan, profile, &session.value, &cache_dir.value, &|| ctx.now()).await
         }
         Step::CredentialSource { source, .. } => credential_source(&source.value).await,
     }
@@ -458,9 +491,9 @@ async fn mfa_session(
     // it ends.
     let can_ask = mfa.can_ask();
     let usable = |c: &Credentials| {
-        if can_ask { c.fresh(Timestamp::now()) } else { c.valid_for(Timestamp::now(), MFA_SESSION_LAST_USE) }
+        if can_ask { c.fresh(ctx.now()) } else { c.valid_for(ctx.now(), MFA_SESSION_LAST_USE) }
     };
-    renew_once(&cache, &name, &usable, |lock| async move {
+    renew_once(ctx, &cache, &name, &usable, |lock| async move {
         let code = mfa.code(serial)?;
         let out = sts_client(plan, keys)
             .get_session_token()
@@ -508,6 +541,7 @@ pub fn run_process(profile: &str, command: &str) -> Result<Credentials, AuthErro
     let argv = tobira_config::shlex::split(command)
         .filter(|a| !a.is_empty())
         .ok_or_else(|| fail(format!("the credential_process of profile `{profile}` cannot be split into a command")))?;
+    tracing::debug!(program = %argv[0], profile, "running credential_process");
     let out = std::process::Command::new(&argv[0])
         .args(&argv[1..])
         .stdin(std::process::Stdio::inherit())
@@ -546,6 +580,7 @@ pub fn run_process(profile: &str, command: &str) -> Result<Credentials, AuthErro
 
 /// STS GetCallerIdentity with these credentials: (account, ARN, user id).
 pub async fn caller_identity(plan: &Plan, c: &Credentials) -> Result<(String, String, String), AuthError> {
+    tracing::debug!(url = %sts_call(plan, "GetCallerIdentity").url, operation = "GetCallerIdentity", access_key = %tobira_config::origin::mask_key_id(&c.access_key_id), "calling STS");
     let out = sts_client(plan, c)
         .get_caller_identity()
         .send()

@@ -39,6 +39,7 @@ pub(crate) async fn run(
     opts: LoginOptions,
     ui: &mut dyn LoginUi,
 ) -> Result<Tokens, AuthError> {
+    tracing::debug!(url = %target.oidc_call("StartDeviceAuthorization").url, operation = "StartDeviceAuthorization", "starting the device code flow");
     let client = oidc_client(target);
     let auth = client
         .start_device_authorization()

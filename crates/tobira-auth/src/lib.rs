@@ -18,6 +18,7 @@ pub mod dpop;
 mod failure;
 mod pkce;
 pub mod portal;
+pub mod probe;
 pub mod signin;
 
 use std::time::Duration;
@@ -203,6 +204,7 @@ async fn registration(
     {
         return Ok(r);
     }
+    tracing::debug!(url = %target.oidc_base(), operation = "RegisterClient", ?flow, "registering a client");
     let client = oidc_client(target);
     let client_name = match &target.session {
         Some(s) => format!("tobira-{s}"),
@@ -244,6 +246,9 @@ pub struct LoginOptions {
     pub open_browser: bool,
     /// How long to wait for the user (the AWS CLI waits 600 s).
     pub timeout: Duration,
+    /// The time when the sign-in starts (the CLI's clock; docs: ARCHITECTURE.md
+    /// rule 1). The token's expiry counts from it plus the time the user took.
+    pub now: Timestamp,
 }
 
 /// Signs in and caches the token where the AWS CLI looks for it. Always a
@@ -254,7 +259,9 @@ pub async fn login(
     opts: LoginOptions,
     ui: &mut dyn LoginUi,
 ) -> Result<SsoToken, AuthError> {
-    let now = Timestamp::now();
+    let now = opts.now;
+    let started = std::time::Instant::now();
+    tracing::debug!(flow = ?opts.flow, start_url = %target.start_url, region = %target.region, session = ?target.session, "signing in");
     let (reg, tokens) = match opts.flow {
         Flow::Device => {
             let reg = registration(target, cache, Flow::Device, now, "").await?;
@@ -274,7 +281,7 @@ pub async fn login(
         start_url: Some(target.start_url.clone()),
         region: Some(target.region.clone()),
         access_token: Secret::new(tokens.access_token),
-        expires_at: Timestamp::now() + SignedDuration::from_secs(i64::from(tokens.expires_in)),
+        expires_at: later(now, started) + SignedDuration::from_secs(i64::from(tokens.expires_in)),
         client_id: Some(reg.client_id.clone()),
         client_secret: Some(reg.client_secret.clone()),
         registration_expires_at: Some(reg.expires_at),
@@ -295,7 +302,8 @@ pub(crate) struct Tokens {
 /// The cached token for `target`, refreshed first when it is inside the
 /// refresh window (sso-session logins only). Concurrent callers refresh once:
 /// check, lock, re-read, re-check, refresh, write (docs/locking.md).
-pub async fn valid_token(target: &SsoTarget, cache: &SsoCache) -> Result<SsoToken, AuthError> {
+pub async fn valid_token(target: &SsoTarget, cache: &SsoCache, now: Timestamp) -> Result<SsoToken, AuthError> {
+    let started = std::time::Instant::now();
     let name = match &target.session {
         Some(s) => s.clone(),
         None => target.start_url.clone(),
@@ -306,8 +314,8 @@ pub async fn valid_token(target: &SsoTarget, cache: &SsoCache) -> Result<SsoToke
         Err(_) => Err(AuthError::InvalidToken(name.clone())),
     };
     let token = read()?;
-    let now = Timestamp::now();
     let legacy = target.session.is_none();
+    tracing::debug!(freshness = ?token.freshness(now), legacy, "checked the cached SSO token");
     match token.freshness(now) {
         Freshness::Valid => return Ok(token),
         Freshness::RefreshDue if legacy => return Ok(token),
@@ -323,7 +331,8 @@ pub async fn valid_token(target: &SsoTarget, cache: &SsoCache) -> Result<SsoToke
         .map_err(|e| AuthError::Cache(std::io::Error::other(e.to_string())))??;
     let seen = token;
     let token = read()?;
-    let now = Timestamp::now();
+    // Waiting for the lock may have taken a while.
+    let now = later(now, started);
     // Refreshed by another process while this one waited: as good as a new
     // refresh would be, even when tokens are shorter than the window.
     let renewed_meanwhile = token != seen && token.expires_at.duration_since(now) > SignedDuration::from_secs(5);
@@ -337,6 +346,7 @@ pub async fn valid_token(target: &SsoTarget, cache: &SsoCache) -> Result<SsoToke
     else {
         return if token.expires_at > now { Ok(token) } else { Err(AuthError::Expired(name)) };
     };
+    tracing::debug!(url = %target.oidc_base(), operation = "CreateToken", grant = "refresh_token", "refreshing the SSO token");
     let out = oidc_client(target)
         .create_token()
         .client_id(client_id)
@@ -351,7 +361,7 @@ pub async fn valid_token(target: &SsoTarget, cache: &SsoCache) -> Result<SsoToke
                 start_url: Some(target.start_url.clone()),
                 region: Some(target.region.clone()),
                 access_token: Secret::new(out.access_token().unwrap_or_default()),
-                expires_at: Timestamp::now() + SignedDuration::from_secs(i64::from(out.expires_in())),
+                expires_at: later(now, started) + SignedDuration::from_secs(i64::from(out.expires_in())),
                 refresh_token: out.refresh_token().map(Secret::new),
                 ..token
             };
@@ -362,6 +372,13 @@ pub async fn valid_token(target: &SsoTarget, cache: &SsoCache) -> Result<SsoToke
         Err(_) if token.expires_at > now => Ok(token),
         Err(_) => Err(AuthError::Expired(name)),
     }
+}
+
+/// `now` moved on by the monotonic time since `started` (never the wall
+/// clock: only the CLI reads it).
+fn later(now: Timestamp, started: std::time::Instant) -> Timestamp {
+    let elapsed = SignedDuration::try_from(started.elapsed()).unwrap_or(SignedDuration::ZERO);
+    now.checked_add(elapsed).unwrap_or(now)
 }
 
 /// When a token expires, as the AWS CLI writes it.

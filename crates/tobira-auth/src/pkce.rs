@@ -136,6 +136,7 @@ pub(crate) async fn run(
     let verifier = verifier();
     let state: String = random_bytes(16).iter().map(|b| format!("{b:02x}")).collect();
     let redirect = format!("http://127.0.0.1:{}/oauth/callback", listener.port);
+    tracing::debug!(%redirect, "waiting for the browser's redirect (authorization code + PKCE)");
     let url = authorize_url(target, &reg.client_id, &redirect, &state, &challenge(&verifier));
     let opened = opts.open_browser && ui.open_browser(&url);
     ui.pkce_prompt(&url, opened);

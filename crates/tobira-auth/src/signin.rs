@@ -532,9 +532,10 @@ pub async fn step_credentials(
     profile: &str,
     session: &str,
     cache_dir: &std::path::Path,
+    clock: Clock<'_>,
 ) -> Result<tobira_cache::Credentials, AuthError> {
     let cache = LoginCache::at(cache_dir.to_path_buf());
-    match valid_credentials(session, &target_of(plan), &cache, &Timestamp::now).await {
+    match valid_credentials(session, &target_of(plan), &cache, clock).await {
         Ok(t) => Ok(t.credentials()),
         Err(AuthError::Signin { error, .. }) => Err(AuthError::Signin { profile: Some(profile.to_string()), error }),
         Err(e) => Err(e),

@@ -3,7 +3,7 @@
 //! refreshes take no time: the sign-in through the pages (loopback and
 //! `--remote`), the cache file, refresh windows, one refresh for many
 //! concurrent callers, the 12-hour end, and the errors.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::mpsc;
 use std::time::Duration;

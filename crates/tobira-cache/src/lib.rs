@@ -51,11 +51,24 @@ impl SsoCache {
     /// The cached token, `Ok(None)` when there is none.
     pub fn read_token(&self, key: SsoKey<'_>) -> Result<Option<SsoToken>, CacheError> {
         let path = self.token_path(key);
-        match std::fs::read(&path) {
-            Ok(bytes) => SsoToken::from_json(&bytes).map(Some).map_err(|error| CacheError::Invalid { path, error }),
+        let result = match std::fs::read(&path) {
+            Ok(bytes) => {
+                SsoToken::from_json(&bytes).map(Some).map_err(|error| CacheError::Invalid { path: path.clone(), error })
+            }
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(CacheError::Io { path, source }),
+            Err(source) => Err(CacheError::Io { path: path.clone(), source }),
+        };
+        match &result {
+            Ok(Some(t)) => tracing::debug!(
+                path = %path.display(),
+                expires_at = %t.expires_at,
+                refreshable = t.refresh_token.is_some(),
+                "read the SSO token"
+            ),
+            Ok(None) => tracing::debug!(path = %path.display(), "no SSO token cached"),
+            Err(e) => tracing::debug!(error = %e, "the SSO token cannot be used"),
         }
+        result
     }
 
     /// Removes the token file; `Ok(false)` if there was none.
@@ -74,7 +87,13 @@ impl SsoCache {
     /// (a broken registration is simply replaced).
     pub fn read_registration(&self, file_name: &str) -> Option<Registration> {
         let bytes = std::fs::read(self.dir.join(file_name)).ok()?;
-        Registration::from_json(&bytes).ok()
+        let r = Registration::from_json(&bytes).ok();
+        tracing::debug!(
+            path = %self.dir.join(file_name).display(),
+            expires_at = ?r.as_ref().map(|r| r.expires_at.to_string()),
+            "read the client registration"
+        );
+        r
     }
 
     /// Removes a cached client registration; `Ok(false)` if there was none.
@@ -89,6 +108,7 @@ impl SsoCache {
     pub fn write_registration(&self, file_name: &str, registration: &Registration) -> io::Result<()> {
         let path = self.dir.join(file_name);
         let _lock = tobira_fs::Lock::acquire(&path)?;
+        tracing::debug!(path = %path.display(), expires_at = %registration.expires_at, "caching the client registration");
         tobira_fs::write_atomic(&path, registration.to_json().as_bytes(), tobira_fs::PRIVATE_FILE)
     }
 
@@ -103,6 +123,12 @@ impl SsoCache {
     /// [`SsoCache::write_token`] for a caller that already holds the token
     /// file's lock (`tobira_fs::Lock::acquire(&cache.token_path(key))`).
     pub fn write_token_locked(&self, key: SsoKey<'_>, token: &SsoToken) -> io::Result<()> {
+        tracing::debug!(
+            path = %self.token_path(key).display(),
+            expires_at = %token.expires_at,
+            refreshable = token.refresh_token.is_some(),
+            "caching the SSO token"
+        );
         tobira_fs::write_atomic(&self.token_path(key), token.to_json().as_bytes(), tobira_fs::PRIVATE_FILE)
     }
 }

@@ -67,6 +67,7 @@ impl CredentialCache {
     /// Reads both the AWS CLI's layout (`{"Credentials": {...}}`) and a flat one.
     pub fn read(&self, file_name: &str) -> Option<Credentials> {
         let bytes = std::fs::read(self.dir.join(file_name)).ok()?;
+        tracing::debug!(path = %self.dir.join(file_name).display(), "read cached credentials");
         let v: Value = serde_json::from_slice(&bytes).ok()?;
         let c = if v.get("Credentials").is_some() { &v["Credentials"] } else { &v };
         let s = |k: &str| c.get(k).and_then(Value::as_str).map(str::to_string);
@@ -151,7 +152,9 @@ impl EntryLock {
     }
 
     fn write(&self, text: &str) -> io::Result<()> {
-        tobira_fs::write_atomic(&self.cache.path(&self.name), text.as_bytes(), tobira_fs::PRIVATE_FILE)
+        let path = self.cache.path(&self.name);
+        tracing::debug!(path = %path.display(), "caching credentials");
+        tobira_fs::write_atomic(&path, text.as_bytes(), tobira_fs::PRIVATE_FILE)
     }
 
     /// [`CredentialCache::write_sso`] under this lock.

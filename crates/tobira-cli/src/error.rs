@@ -31,6 +31,10 @@ pub enum Kind {
     Service = 8,
     /// 9: the service could not be reached.
     Network = 9,
+    /// 10: `tobira doctor` found warnings (and no errors).
+    DoctorWarnings = 10,
+    /// 11: `tobira doctor` found errors: something fails now.
+    DoctorErrors = 11,
     /// 126: `tobira exec`: the command exists but cannot be run (as shells exit).
     CommandNotExecutable = 126,
     /// 127: `tobira exec`: the command does not exist (as shells exit).
@@ -41,7 +45,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every exit code, for the check that README.md documents each one.
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 14] = [
         Kind::Internal,
         Kind::Usage,
         Kind::ConfigFile,
@@ -51,6 +55,8 @@ impl Kind {
         Kind::NeedsLogin,
         Kind::Service,
         Kind::Network,
+        Kind::DoctorWarnings,
+        Kind::DoctorErrors,
         Kind::CommandNotExecutable,
         Kind::CommandNotFound,
         Kind::Interrupted,

@@ -3,7 +3,9 @@
 //! libraries below it receive snapshots.
 
 mod commands;
+mod debug;
 pub(crate) mod error;
+mod spinner;
 
 use std::ffi::OsString;
 use std::io::{self, Write};
@@ -35,6 +37,9 @@ struct GlobalArgs {
     /// Region for AWS calls (else $AWS_REGION, $AWS_DEFAULT_REGION, then the profile's `region`)
     #[arg(long, global = true, value_name = "REGION")]
     region: Option<String>,
+    /// Trace what tobira resolves, reads, calls and caches on stderr, secrets redacted (also: TOBIRA_DEBUG=1)
+    #[arg(long, global = true)]
+    debug: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -134,10 +139,27 @@ enum Command {
         #[command(subcommand)]
         command: SsoCommand,
     },
-    /// Every SSO session and console sign-in: expiry, whether it can refresh, and the command to renew it
+    /// Check the files, the environment, the caches, the clock and the endpoints; name every problem and its fix
+    ///
+    /// Exit code 0: nothing to fix; 10: warnings; 11: errors (something fails now).
+    /// Examples: `tobira doctor`, `tobira doctor --profile dev --json`, `tobira doctor --offline`.
+    Doctor {
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+        /// Skip the checks that ask AWS (revoked sign-ins, refused credentials, the clock)
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Every cached sign-in and credential with its time left: SSO and console sign-ins, SSO role credentials, assumed roles, MFA sessions
+    ///
+    /// Example: `tobira sessions --check` also asks AWS whether each is still alive (revoked sign-ins show as `revoked`).
     Sessions {
         #[arg(long)]
         json: bool,
+        /// Ask the services whether each sign-in and cached credential is still accepted
+        #[arg(long)]
+        check: bool,
     },
 }
 
@@ -198,6 +220,8 @@ pub struct Context {
     pub now: jiff::Timestamp,
     pub paths: Paths,
     pub home: Option<PathBuf>,
+    /// When `now` was read (monotonic): [`Context::current_time`] moves on from it.
+    pub started: std::time::Instant,
 }
 
 impl Context {
@@ -228,7 +252,15 @@ impl Context {
         let env = Env::from_pairs(vars);
         let paths = Paths::locate(&env);
         let home = env.get("HOME").map(PathBuf::from);
-        Context { env, paths, home, now }
+        Context { env, paths, home, now, started: std::time::Instant::now() }
+    }
+
+    /// The time now: the clock read once at start-up, moved on by the
+    /// monotonic time since (for times taken after a wait, such as a
+    /// sign-in the user approves minutes later).
+    pub fn current_time(&self) -> jiff::Timestamp {
+        let elapsed = jiff::SignedDuration::try_from(self.started.elapsed()).unwrap_or(jiff::SignedDuration::ZERO);
+        self.now.checked_add(elapsed).unwrap_or(self.now)
     }
 
     /// The home directory, or an error saying how to give one.
@@ -269,6 +301,13 @@ impl Context {
         };
         let config = read(&self.paths.config.value, FileKind::Config)?;
         let credentials = read(&self.paths.credentials.value, FileKind::Credentials)?;
+        tracing::debug!(
+            config = %self.paths.config.value.display(),
+            config_bytes = config.as_ref().map(Vec::len),
+            credentials = %self.paths.credentials.value.display(),
+            credentials_bytes = credentials.as_ref().map(Vec::len),
+            "read the shared files (None: missing)"
+        );
         ProfileSet::from_bytes(
             &self.display_path(&self.paths.config.value),
             config.as_deref(),
@@ -293,6 +332,18 @@ pub fn run(args: impl IntoIterator<Item = OsString>, ctx: &Context) -> ExitCode 
             return if e.use_stderr() { ExitCode::from(Kind::Usage as u8) } else { ExitCode::SUCCESS };
         }
     };
+    if cli.global.debug || debug::wanted(ctx) {
+        debug::install();
+    }
+    tracing::debug!(
+        command = command_name(&cli.command),
+        profile_flag = cli.global.profile.as_deref(),
+        config = %ctx.paths.config.value.display(),
+        config_from = %ctx.paths.config.origin,
+        credentials = %ctx.paths.credentials.value.display(),
+        now = %ctx.now,
+        "starting"
+    );
     let mut out = io::stdout().lock();
     let result = match cli.command {
         Command::Profiles { json } => commands::profiles::run(ctx, &cli.global.profile, json, &mut out),
@@ -332,7 +383,20 @@ pub fn run(args: impl IntoIterator<Item = OsString>, ctx: &Context) -> ExitCode 
             let sel = commands::sso::Selection { profile: cli.global.profile, sso_session };
             commands::sso::roles(ctx, &sel, account, json, &mut out)
         }
-        Command::Sessions { json } => commands::sso::sessions(ctx, json, &mut out),
+        Command::Doctor { json, offline } => {
+            return match commands::doctor::run(ctx, cli.global.profile, json, offline, &mut out) {
+                Ok(found) => {
+                    let _ = out.flush();
+                    found.map_or(ExitCode::SUCCESS, |k| ExitCode::from(k as u8))
+                }
+                Err(e) => {
+                    let _ = out.flush();
+                    let _ = io::stderr().write_all(e.render().as_bytes());
+                    e.exit_code()
+                }
+            };
+        }
+        Command::Sessions { json, check } => commands::sessions::run(ctx, json, check, &mut out),
         Command::Export { format, mfa_code } => {
             commands::creds::export(ctx, cli.global.profile, format, mfa_code, &mut out)
         }
@@ -381,6 +445,26 @@ pub fn run(args: impl IntoIterator<Item = OsString>, ctx: &Context) -> ExitCode 
             let _ = io::stderr().write_all(e.render().as_bytes());
             e.exit_code()
         }
+    }
+}
+
+/// The subcommand's name, for the trace (never its arguments: an MFA code is one).
+fn command_name(c: &Command) -> &'static str {
+    match c {
+        Command::Profiles { .. } => "profiles",
+        Command::Profile { .. } => "profile show",
+        Command::Export { .. } => "export",
+        Command::CredentialProcess { .. } => "credential-process",
+        Command::Exec { .. } => "exec",
+        Command::Whoami { .. } => "whoami",
+        Command::Configure { command: ConfigureCommand::Sso { .. } } => "configure sso",
+        Command::Configure { command: ConfigureCommand::SsoSession { .. } } => "configure sso-session",
+        Command::Login { .. } => "login",
+        Command::Logout { .. } => "logout",
+        Command::Sso { .. } => "sso",
+        Command::Doctor { .. } => "doctor",
+        Command::Sessions { .. } => "sessions",
+        Command::ServeCredentials { .. } => "serve-credentials",
     }
 }
 

@@ -4,7 +4,7 @@
 //! cache file as the AWS CLI writes it, `whoami` / `export` /
 //! `credential-process` / `exec` with refreshes, role chaining, `sessions`,
 //! `profiles`, `profile show`, `logout`, `--remote`, and every error text.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)] // tests read the clock to build cache fixtures
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Stdio};

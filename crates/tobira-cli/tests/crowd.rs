@@ -4,7 +4,7 @@
 //! of entry: SSO role credentials, an assumed role, an MFA session. A
 //! process killed with SIGKILL while it holds an entry's lock does not hold
 //! up the others (docs/locking.md).
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+#![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

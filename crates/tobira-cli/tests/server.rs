@@ -4,7 +4,7 @@
 //! in a loop through it while tobira-idc's credentials last seconds (renewals
 //! counted at tobira-idc), an MFA session reused until it ends, and a
 //! revoked sign-in recovered by `tobira login` in the middle of a run.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+#![allow(clippy::disallowed_methods, clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;

@@ -212,10 +212,11 @@ fn session_answers(
     ctx: &Context,
     ask: &Asker,
     a: Answers,
-    current_session: Option<String>,
+    current: Option<&tobira_config::files::Block>,
     legacy_allowed: bool,
     out: &mut dyn Write,
 ) -> Result<SessionAnswers, CliError> {
+    let current_session = current.and_then(|b| b.text("sso_session")).map(|v| v.value);
     let set = ctx.load_profiles()?;
     let label = if current_session.is_some() || !legacy_allowed {
         "SSO session name"
@@ -242,7 +243,9 @@ fn session_answers(
         )?;
     }
     let existing = name.as_deref().and_then(|n| set.sso_session(n));
-    let cur = |k: &str| existing.and_then(|s| s.text(k)).map(|v| v.value);
+    // The session's values, else the current profile's own (a legacy SSO
+    // profile's start URL and region), as the AWS CLI offers them.
+    let cur = |k: &str| existing.and_then(|s| s.text(k)).or_else(|| current.and_then(|b| b.text(k))).map(|v| v.value);
     let start = ask
         .text(a.start_url, "--start-url", "SSO start URL", cur("sso_start_url").as_deref(), true, valid_url)?
         .unwrap_or_default();
@@ -298,10 +301,16 @@ pub fn sso(
 ) -> Result<(), CliError> {
     let ask = Asker { interactive: interactive() };
     let set = ctx.load_profiles()?;
-    let current_session =
-        profile_flag.as_deref().and_then(|n| set.profile(n)).and_then(|b| b.text("sso_session")).map(|v| v.value);
+    // The current profile (`--profile`, `AWS_PROFILE`, `AWS_DEFAULT_PROFILE`,
+    // else `default`) gives the defaults, as in the AWS CLI 2.36: its
+    // `sso_session`, `region` and `output` (flows.md §2).
+    let (current_name, _) = tobira_config::resolve::select_profile(
+        &tobira_config::Flags { profile: profile_flag.clone(), region: None },
+        &ctx.env,
+    );
+    let current = set.profile(&current_name.value);
     let SessionAnswers { name: session, start, region, scopes, existing } =
-        session_answers(ctx, &ask, a, current_session, true, out)?;
+        session_answers(ctx, &ask, a, current, true, out)?;
     let endpoints =
         tobira_config::resolve::endpoints(&set, &ctx.env, profile_flag.as_deref().and_then(|n| set.profile(n)))?;
     let chosen = Chosen {
@@ -328,48 +337,48 @@ pub fn sso(
         .then(|| cache.read_token(chosen.target.cache_key()).ok().flatten())
         .flatten()
         .filter(|t| t.freshness(ctx.now) == tobira_cache::Freshness::Valid);
-    let token = match reusable {
+    let mut fresh = reusable.is_none();
+    let mut token = match reusable {
         Some(t) => t,
         None => run_login(ctx, &chosen, p.use_device_code, p.no_browser, out)?,
     };
-    let access = token.access_token.expose().to_string();
     let rt = runtime()?;
-    let picked = rt.block_on(tobira_auth::portal::accounts(&chosen.target, &access));
-    let (account, role) = match picked {
-        Err(tobira_auth::AuthError::Service { code, .. }) if code == "UnauthorizedException" => {
-            emit(
-                out,
-                "Unable to list AWS accounts and/or roles. Skipping configuring AWS credential provider for profile.\n",
-            )?;
-            (None, None)
-        }
-        Err(e) => return Err(auth_error(e, &chosen)),
-        Ok(accounts) => {
-            let items: Vec<(String, String)> = accounts
-                .iter()
-                .map(|a| {
-                    let label = match (&a.name, &a.email) {
-                        (Some(n), Some(e)) => format!("{n}, {e} ({})", a.id),
-                        (Some(n), None) => format!("{n} ({})", a.id),
-                        (None, Some(e)) => format!("{e} ({})", a.id),
-                        (None, None) => a.id.clone(),
-                    };
-                    (a.id.clone(), label)
-                })
-                .collect();
-            let account = ask.pick(p.account, "--account", "AWS account", &items, out)?;
-            emit(out, &format!("Using the account ID {account}\n"))?;
-            let roles = rt
-                .block_on(tobira_auth::portal::roles(&chosen.target, &access, &account))
-                .map_err(|e| auth_error(e, &chosen))?;
-            let items: Vec<(String, String)> = roles.iter().map(|r| (r.clone(), r.clone())).collect();
-            let role = ask.pick(p.role, "--role", "role", &items, out)?;
-            emit(out, &format!("Using the role name \"{role}\"\n"))?;
-            (Some(account), Some(role))
+    let (account, role) = loop {
+        match pick_account_and_role(&rt, &ask, &chosen, token.access_token.expose(), &p, out) {
+            Ok(picked) => break picked,
+            Err(Refused::Other(e)) => return Err(e),
+            Err(Refused::SignIn(why)) => {
+                // The portal refused the sign-in (revoked, or ended): never a
+                // profile without account and role; sign in again instead.
+                let _ = cache.remove_token(chosen.target.cache_key());
+                let login = chosen.target.login_command(None);
+                let again = if !fresh {
+                    emit(
+                        out,
+                        &format!("The cached sign-in was refused by the SSO portal ({why}); signing in again.\n"),
+                    )?;
+                    true
+                } else if ask.interactive {
+                    inquire::Confirm::new(&format!("The SSO portal refused the new sign-in ({why}). Sign in again?"))
+                        .with_default(true)
+                        .prompt()
+                        .map_err(prompt_error)?
+                } else {
+                    false
+                };
+                if !again {
+                    return Err(CliError::new(
+                        Kind::NeedsLogin,
+                        format!("cannot list your AWS accounts and roles: the SSO portal refused the sign-in ({why}); nothing was written"),
+                    )
+                    .hint(format!("sign in again with `{login}`, then run this command again")));
+                }
+                token = run_login(ctx, &chosen, p.use_device_code, p.no_browser, out)?;
+                fresh = true;
+            }
         }
     };
-    let target_profile = profile_flag.as_deref().and_then(|n| set.profile(n));
-    let cur = |k: &str| target_profile.and_then(|b| b.text(k)).map(|v| v.value);
+    let cur = |k: &str| current.and_then(|b| b.text(k)).map(|v| v.value);
     let default_region = cur("region");
     let region_answer = ask.text(
         p.default_region,
@@ -387,10 +396,7 @@ pub fn sso(
         false,
         valid_output,
     )?;
-    let default_name = match (&account, &role) {
-        (Some(a), Some(r)) => Some(format!("{r}-{a}")),
-        _ => None,
-    };
+    let default_name = Some(format!("{role}-{account}"));
     let profile_name = match profile_flag {
         Some(n) => n,
         None => {
@@ -415,10 +421,8 @@ pub fn sso(
                 e.set(&t, "sso_region", &region)?;
             }
         }
-        if let (Some(a), Some(r)) = (&account, &role) {
-            e.set(&t, "sso_account_id", a)?;
-            e.set(&t, "sso_role_name", r)?;
-        }
+        e.set(&t, "sso_account_id", &account)?;
+        e.set(&t, "sso_role_name", &role)?;
         if let Some(r) = &region_answer {
             e.set(&t, "region", r)?;
         }
@@ -436,16 +440,66 @@ pub fn sso(
         Ok(())
     })
     .map_err(|e| CliError::new(Kind::ConfigFile, e.to_string()))?;
-    let text = if account.is_none() {
-        format!("Successfully configured SSO for profile: {profile_name}\n")
-    } else if profile_name.eq_ignore_ascii_case("default") {
-        "The AWS CLI is now configured to use the default profile.\nRun the following command to verify your configuration:\n\naws sts get-caller-identity\n".to_string()
+    // The AWS CLI's conclusion, then the same check with tobira.
+    let text = if profile_name.eq_ignore_ascii_case("default") {
+        "The AWS CLI is now configured to use the default profile.\nRun the following command to verify your configuration:\n\naws sts get-caller-identity\ntobira whoami\n".to_string()
     } else {
+        let word = crate::error::shell_word(&profile_name);
         format!(
-            "To use this profile, specify the profile name using --profile, as shown:\n\naws sts get-caller-identity --profile {profile_name}\n"
+            "To use this profile, specify the profile name using --profile, as shown:\n\naws sts get-caller-identity --profile {word}\ntobira whoami --profile {word}\n"
         )
     };
     emit(out, &text)
+}
+
+/// Why accounts and roles could not be listed.
+enum Refused {
+    /// The portal refused the sign-in (`UnauthorizedException`), in its words.
+    SignIn(String),
+    Other(CliError),
+}
+
+/// The account and role: from the flags (checked), the only one, or a picker.
+fn pick_account_and_role(
+    rt: &tokio::runtime::Runtime,
+    ask: &Asker,
+    chosen: &Chosen,
+    access: &str,
+    p: &ProfileAnswers,
+    out: &mut dyn Write,
+) -> Result<(String, String), Refused> {
+    let refused = |e: tobira_auth::AuthError| match e {
+        tobira_auth::AuthError::Service { code, message, .. } if code == "UnauthorizedException" => {
+            Refused::SignIn(if message.is_empty() { code } else { format!("{code}: {message}") })
+        }
+        e => Refused::Other(auth_error(e, chosen)),
+    };
+    let accounts = {
+        let _spinner = crate::spinner::Spinner::start("Listing your AWS accounts...");
+        rt.block_on(tobira_auth::portal::accounts(&chosen.target, access)).map_err(refused)?
+    };
+    let items: Vec<(String, String)> = accounts
+        .iter()
+        .map(|a| {
+            let label = match (&a.name, &a.email) {
+                (Some(n), Some(e)) => format!("{n}, {e} ({})", a.id),
+                (Some(n), None) => format!("{n} ({})", a.id),
+                (None, Some(e)) => format!("{e} ({})", a.id),
+                (None, None) => a.id.clone(),
+            };
+            (a.id.clone(), label)
+        })
+        .collect();
+    let account = ask.pick(p.account.clone(), "--account", "AWS account", &items, out).map_err(Refused::Other)?;
+    emit(out, &format!("Using the account ID {account}\n")).map_err(Refused::Other)?;
+    let roles = {
+        let _spinner = crate::spinner::Spinner::start(&format!("Listing your roles in account {account}..."));
+        rt.block_on(tobira_auth::portal::roles(&chosen.target, access, &account)).map_err(refused)?
+    };
+    let items: Vec<(String, String)> = roles.iter().map(|r| (r.clone(), r.clone())).collect();
+    let role = ask.pick(p.role.clone(), "--role", "role", &items, out).map_err(Refused::Other)?;
+    emit(out, &format!("Using the role name \"{role}\"\n")).map_err(Refused::Other)?;
+    Ok((account, role))
 }
 
 fn valid_region_or_empty(v: &str) -> Result<(), String> {

@@ -259,7 +259,7 @@ pub fn login(
     let browser = !no_browser && !remote && super::sso::browser_available(ctx);
     let opts = SigninOptions { remote, open_browser: browser, timeout: Duration::from_secs(600) };
     let mut ui = TerminalUi { out, spinner: None };
-    let result = runtime()?.block_on(tobira_auth::signin::login(&target, opts, &mut ui, &Timestamp::now));
+    let result = runtime()?.block_on(tobira_auth::signin::login(&target, opts, &mut ui, &|| ctx.current_time()));
     if let Some(s) = ui.spinner.take() {
         s.finish_and_clear();
     }

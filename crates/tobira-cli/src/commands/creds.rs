@@ -3,7 +3,6 @@
 
 use std::io::Write;
 
-use jiff::Timestamp;
 use tobira_auth::AuthError;
 use tobira_auth::creds::{ExecContext, MfaPrompt, cached, execute, human, iso};
 use tobira_cache::Credentials;
@@ -76,15 +75,14 @@ pub fn credentials(
     let plan = super::resolve(ctx, &set, &Flags { profile, region: None })?;
     let home = ctx.home_dir()?.to_path_buf();
     if let Some(c) = cached(&plan, &home, ctx.now) {
+        tracing::debug!(expiration = ?c.expiration.map(iso), "the cached credentials of the last step are fresh: no network");
         return Ok((plan, c));
     }
-    let exec = ExecContext {
-        home,
-        default_session_name: format!("tobira-{}", ctx.now.as_second()),
-        mfa_session_for_roles: false,
-    };
-    let mut mfa = TerminalMfa { given: mfa_code };
+    let exec = ExecContext::new(home, format!("tobira-{}", ctx.now.as_second()), false, ctx.now);
+    let spinner = crate::spinner::Spinner::start(&format!("Getting credentials for profile {}...", plan.profile.value));
+    let mut mfa = crate::spinner::Paused { spinner: &spinner, prompt: TerminalMfa { given: mfa_code } };
     let result = runtime()?.block_on(execute(&plan, &exec, &mut mfa));
+    spinner.stop();
     match result {
         Ok(c) => Ok((plan, c)),
         Err(e) => Err(login_error(ctx, e, &sso_chosen(&plan))),
@@ -436,22 +434,25 @@ pub fn whoami(
 ) -> Result<(), CliError> {
     let (plan, mut c) = credentials(ctx, profile, mfa_code.clone())?;
     let rt = runtime()?;
+    let spinner = crate::spinner::Spinner::start("Asking STS who these credentials are...");
     let mut me = rt.block_on(tobira_auth::creds::caller_identity(&plan, &c));
     if me.as_ref().is_err_and(refused) && forget_cached(ctx, &plan) {
         // Cached credentials the service refuses (their sign-in was revoked,
         // or they were cut short): dropped, then obtained again through the
         // chain, which says to sign in again if that is what is needed.
-        let exec = ExecContext {
-            home: ctx.home_dir()?.to_path_buf(),
-            default_session_name: format!("tobira-{}", ctx.now.as_second()),
-            mfa_session_for_roles: false,
-        };
-        let mut mfa = TerminalMfa { given: mfa_code };
+        let exec = ExecContext::new(
+            ctx.home_dir()?.to_path_buf(),
+            format!("tobira-{}", ctx.now.as_second()),
+            false,
+            ctx.current_time(),
+        );
+        let mut mfa = crate::spinner::Paused { spinner: &spinner, prompt: TerminalMfa { given: mfa_code } };
         c = rt.block_on(execute(&plan, &exec, &mut mfa)).map_err(|e| login_error(ctx, e, &sso_chosen(&plan)))?;
         me = rt.block_on(tobira_auth::creds::caller_identity(&plan, &c));
     }
+    spinner.stop();
     let me = me.map_err(|e| login_error(ctx, e, &sso_chosen(&plan)))?;
-    let left = c.time_left(Timestamp::now()).map(human);
+    let left = c.time_left(ctx.current_time()).map(human);
     if json_out {
         let v = serde_json::json!({
             "profile": plan.profile.value, "account": me.0, "arn": me.1, "user_id": me.2,

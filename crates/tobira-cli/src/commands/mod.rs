@@ -1,9 +1,13 @@
+pub mod cached;
 pub mod configure;
 pub mod console;
 pub mod creds;
+pub mod doctor;
+pub mod logins;
 pub mod profile_show;
 pub mod profiles;
 pub mod server;
+pub mod sessions;
 pub mod sso;
 
 use tobira_config::resolve::select_profile;
@@ -16,13 +20,27 @@ use crate::{CliError, Context, Kind};
 /// no `AWS_PROFILE`) and `default` gives no credentials, the error lists the
 /// profiles that exist and says how to choose one.
 pub fn resolve(ctx: &Context, set: &ProfileSet, flags: &Flags) -> Result<Plan, CliError> {
-    tobira_config::resolve(set, &ctx.env, flags).map_err(|e| {
+    let plan = tobira_config::resolve(set, &ctx.env, flags).map_err(|e| {
         let (selected, _) = select_profile(flags, &ctx.env);
         match &e {
             ResolveError::NoCredentials { .. } if selected.origin == Origin::Default => no_profile_selected(set, e),
             _ => e.into(),
         }
-    })
+    });
+    match &plan {
+        Ok(p) => tracing::debug!(
+            profile = %p.profile.value,
+            profile_from = %p.profile.origin,
+            method = p.method(),
+            steps = ?p.steps.iter().map(describe).collect::<Vec<_>>(),
+            region = ?p.region.as_ref().map(|r| format!("{} ({})", r.value, r.origin)),
+            sts_endpoint = ?p.endpoints.sts.as_ref().map(|e| format!("{} ({})", e.value, e.origin)),
+            sso_endpoint = ?p.endpoints.sso.as_ref().map(|e| format!("{} ({})", e.value, e.origin)),
+            "resolved the profile"
+        ),
+        Err(e) => tracing::debug!(error = %e.message, "resolution failed"),
+    }
+    plan
 }
 
 fn no_profile_selected(set: &ProfileSet, e: ResolveError) -> CliError {

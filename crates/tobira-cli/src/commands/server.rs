@@ -166,6 +166,12 @@ fn say(text: &str) {
 }
 
 impl Shared {
+    /// The time now: the CLI's clock reading at start, moved on monotonically
+    /// (ARCHITECTURE.md rule 1).
+    fn now(&self) -> Timestamp {
+        self.chain.exec.now()
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -185,7 +191,7 @@ impl Shared {
     async fn renew_loop(self: Arc<Shared>) {
         loop {
             let wait = {
-                let left = self.state().next_attempt.duration_since(Timestamp::now());
+                let left = self.state().next_attempt.duration_since(self.now());
                 let left = if left < TICK { left } else { TICK };
                 Duration::try_from(left).unwrap_or(Duration::ZERO)
             };
@@ -193,11 +199,11 @@ impl Shared {
                 () = tokio::time::sleep(wait) => {}
                 () = self.wake.notified() => {}
             }
-            if Timestamp::now() < self.state().next_attempt {
+            if self.now() < self.state().next_attempt {
                 continue;
             }
             let result = self.chain.credentials(&mut Unattended).await;
-            let now = Timestamp::now();
+            let now = self.now();
             let note = {
                 let mut s = self.state();
                 match result {
@@ -248,17 +254,17 @@ impl Shared {
 
     /// The answer to an authorized `GET /credentials`.
     async fn answer_credentials(&self) -> Response<Full<Bytes>> {
-        if let Some(body) = self.servable(Timestamp::now()) {
+        if let Some(body) = self.servable(self.now()) {
             return respond(StatusCode::OK, body);
         }
         // Nothing valid: have the renewer try now (unless it is waiting out
         // a failure) and wait a moment for it.
-        let retry_later = Timestamp::now() < self.state().next_attempt && self.state().failure.is_some();
+        let retry_later = self.now() < self.state().next_attempt && self.state().failure.is_some();
         if !retry_later {
             let mut changed = self.renewed.subscribe();
             self.wake.notify_one();
             let _ = tokio::time::timeout(REQUEST_WAIT, changed.changed()).await;
-            if let Some(body) = self.servable(Timestamp::now()) {
+            if let Some(body) = self.servable(self.now()) {
                 return respond(StatusCode::OK, body);
             }
         }
@@ -356,7 +362,7 @@ async fn start(chain: Chain, first: Credentials) -> Result<Serving, CliError> {
     })?;
     let addr = listener.local_addr().map_err(|e| CliError::new(Kind::Internal, e.to_string()))?;
     let token = new_token()?;
-    let now = Timestamp::now();
+    let now = chain.exec.now();
     let held = Held::new(first, now);
     let state = State { next_attempt: held.renew_at, held: Some(held), failure: None, announced: None };
     let shared = Arc::new(Shared {
@@ -390,11 +396,12 @@ fn first_credentials(
     rt: &tokio::runtime::Runtime,
 ) -> Result<(Chain, Credentials), CliError> {
     let plan = super::resolve(ctx, set, &Flags { profile, region: None })?;
-    let exec = ExecContext {
-        home: ctx.home_dir()?.to_path_buf(),
-        default_session_name: format!("tobira-{}", ctx.now.as_second()),
-        mfa_session_for_roles: true,
-    };
+    let exec = ExecContext::new(
+        ctx.home_dir()?.to_path_buf(),
+        format!("tobira-{}", ctx.now.as_second()),
+        true,
+        ctx.current_time(),
+    );
     let chain = Chain { plan, exec };
     let first = rt.block_on(async {
         let mut mfa = TerminalMfa { given: mfa_code };

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use tobira_auth::{AuthError, Flow, LoginOptions, LoginUi, SsoTarget};
-use tobira_cache::{Freshness, SsoKey};
+use tobira_cache::Freshness;
 use tobira_config::files::Block;
 use tobira_config::resolve::select_profile;
 use tobira_config::{Flags, ProfileSet};
@@ -329,9 +329,12 @@ pub fn run_login(
         Ok(None) => {
             emit(out, "Another tobira login for this session is in progress; waiting for it to finish...\n")?;
             let _ = out.flush();
+            let waiting =
+                crate::spinner::Spinner::start("Waiting for the other sign-in to finish... (Ctrl-C to cancel)");
             let g = tobira_fs::Lock::acquire(&login_lock).map_err(|e| CliError::new(Kind::Internal, e.to_string()))?;
+            waiting.stop();
             let fresh_from_other = cache.read_token(chosen.target.cache_key()).ok().flatten().filter(|t| {
-                t.freshness(jiff::Timestamp::now()) == Freshness::Valid
+                t.freshness(ctx.current_time()) == Freshness::Valid
                     && cache
                         .token_path(chosen.target.cache_key())
                         .metadata()
@@ -351,7 +354,7 @@ pub fn run_login(
         }
         Err(e) => return Err(CliError::new(Kind::Internal, format!("cannot lock {}: {e}", login_lock.display()))),
     };
-    let opts = LoginOptions { flow, open_browser: browser, timeout: Duration::from_secs(600) };
+    let opts = LoginOptions { flow, open_browser: browser, timeout: Duration::from_secs(600), now: ctx.current_time() };
     let mut ui = TerminalUi { out, browser, spinner: None };
     let result = runtime()?.block_on(tobira_auth::login(&chosen.target, &cache, opts, &mut ui));
     if let Some(s) = ui.spinner.take() {
@@ -365,7 +368,10 @@ pub fn run_login(
 /// A token that works, refreshed if due, for commands that call the portal.
 fn token(ctx: &Context, chosen: &Chosen) -> Result<String, CliError> {
     let cache = ctx.need_sso_cache()?;
-    let t = runtime()?.block_on(tobira_auth::valid_token(&chosen.target, &cache)).map_err(|e| auth_error(e, chosen))?;
+    let _spinner = crate::spinner::Spinner::start("Checking the sign-in...");
+    let t = runtime()?
+        .block_on(tobira_auth::valid_token(&chosen.target, &cache, ctx.current_time()))
+        .map_err(|e| auth_error(e, chosen))?;
     Ok(t.access_token.expose().to_string())
 }
 
@@ -373,9 +379,11 @@ pub fn accounts(ctx: &Context, sel: &Selection, json_out: bool, out: &mut dyn Wr
     let set = ctx.load_profiles()?;
     let chosen = choose(ctx, &set, sel)?;
     let tok = token(ctx, &chosen)?;
+    let spinner = crate::spinner::Spinner::start("Listing your AWS accounts...");
     let list = runtime()?
         .block_on(tobira_auth::portal::accounts(&chosen.target, &tok))
         .map_err(|e| login_error(ctx, e, &chosen))?;
+    spinner.stop();
     if json_out {
         let v: Vec<_> = list.iter().map(|a| json!({ "account_id": a.id, "name": a.name, "email": a.email })).collect();
         return emit(out, &(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"));
@@ -407,6 +415,7 @@ pub fn roles(
     let chosen = choose(ctx, &set, sel)?;
     let tok = token(ctx, &chosen)?;
     let rt = runtime()?;
+    let spinner = crate::spinner::Spinner::start("Listing your AWS accounts and roles...");
     let accounts = match account {
         Some(id) => vec![id],
         None => rt
@@ -425,6 +434,7 @@ pub fn roles(
             rows.push((id.clone(), role));
         }
     }
+    spinner.stop();
     if json_out {
         let v: Vec<_> = rows.iter().map(|(a, r)| json!({ "account_id": a, "role_name": r })).collect();
         return emit(out, &(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"));
@@ -534,80 +544,6 @@ pub fn logout(ctx: &Context, sel: &Selection, all: bool, out: &mut dyn Write) ->
     } else {
         emit(out, &format!("Not logged in to {what}; nothing to remove.\n"))
     }
-}
-
-pub fn sessions(ctx: &Context, json_out: bool, out: &mut dyn Write) -> Result<(), CliError> {
-    let set = ctx.load_profiles()?;
-    let cache = ctx.need_sso_cache()?;
-    // Every sso-session, and every legacy start URL used by a profile.
-    let mut targets: Vec<(String, Option<String>, String)> = set
-        .sso_sessions()
-        .map(|s| (s.name.clone(), Some(s.name.clone()), s.text("sso_start_url").map(|v| v.value).unwrap_or_default()))
-        .collect();
-    targets.sort();
-    for p in set.profiles() {
-        if p.text("sso_session").is_none()
-            && let Some(url) = p.text("sso_start_url")
-            && !targets.iter().any(|(_, s, u)| s.is_none() && *u == url.value)
-        {
-            targets.push((format!("(legacy) profile {}", p.name), None, url.value));
-        }
-    }
-    let now = ctx.now;
-    let mut rows = Vec::new();
-    for (label, session, url) in &targets {
-        let key = match session {
-            Some(s) => SsoKey::Session(s),
-            None => SsoKey::LegacyStartUrl(url),
-        };
-        let renew = match session {
-            Some(s) => format!("tobira login --sso-session {s}"),
-            None => format!("tobira login --profile {}", label.trim_start_matches("(legacy) profile ")),
-        };
-        let (status, expires, refreshable) = match cache.read_token(key) {
-            Ok(None) => ("not logged in".to_string(), None, false),
-            Err(_) => ("unreadable token".to_string(), None, false),
-            Ok(Some(t)) => {
-                let can = session.is_some() && t.can_refresh(now);
-                let status = match t.freshness(now) {
-                    Freshness::Valid | Freshness::RefreshDue if t.expires_at > now => "valid",
-                    _ if can => "expired, refreshable",
-                    _ => "expired",
-                };
-                (status.to_string(), Some(tobira_cache::token::format_time(t.expires_at)), can)
-            }
-        };
-        rows.push(json!({
-            "name": label, "sso_session": session, "start_url": url, "status": status,
-            "expires_at": expires, "refreshable": refreshable, "renew": renew,
-        }));
-    }
-    let login_rows = super::console::session_rows(ctx, &set);
-    if json_out {
-        rows.extend(login_rows);
-        return emit(out, &(serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n"));
-    }
-    if rows.is_empty() && login_rows.is_empty() {
-        return emit(
-            out,
-            "No SSO sessions or console sign-ins configured. Create one with `tobira configure sso` (IAM Identity Center) or `tobira login --console` (your AWS console credentials).\n",
-        );
-    }
-    let mut text = String::new();
-    for r in &rows {
-        let s = |k: &str| r[k].as_str().unwrap_or("").to_string();
-        let refresh = if r["refreshable"] == true { ", refreshable" } else { "" };
-        let until = if r["expires_at"].is_null() { String::new() } else { format!(" until {}", s("expires_at")) };
-        text.push_str(&format!(
-            "{}\n  start URL  {}\n  token      {}{until}{refresh}\n  renew      `{}`\n",
-            s("name"),
-            s("start_url"),
-            s("status"),
-            s("renew")
-        ));
-    }
-    text.push_str(&super::console::render_rows(&login_rows));
-    emit(out, &text)
 }
 
 /// The CLI error for `e`. A sign-in the portal refused (`UnauthorizedException`:
