@@ -318,6 +318,7 @@ async fn run_step(
             renew_once(ctx, &cli, &assume_role_cache_name(a), &fresh, |lock| async move {
                 let session_name =
                     a.role_session_name.as_ref().map_or(ctx.default_session_name.clone(), |s| s.value.clone());
+                tracing::debug!(url = %sts_call(plan, "AssumeRole").url, operation = "AssumeRole", role_arn = %a.role_arn.value, mfa = a.mfa_serial.is_some(), "calling STS");
                 let mut req =
                     sts_client(plan, source).assume_role().role_arn(&a.role_arn.value).role_session_name(session_name);
                 if let Some(e) = &a.external_id {
@@ -495,6 +496,7 @@ async fn mfa_session(
     };
     renew_once(ctx, &cache, &name, &usable, |lock| async move {
         let code = mfa.code(serial)?;
+        tracing::debug!(url = %sts_call(plan, "GetSessionToken").url, operation = "GetSessionToken", serial, "calling STS for an MFA session");
         let out = sts_client(plan, keys)
             .get_session_token()
             .serial_number(serial)
