@@ -45,6 +45,7 @@ struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// List every profile with its kind (sso, sso-legacy, assume-role, static, static+mfa, process, web-identity, login)
+    #[command(after_help = "Examples:\n  tobira profiles\n  tobira profiles --json | jq -r '.[].name'")]
     Profiles {
         /// Print JSON instead of a table
         #[arg(long)]
@@ -56,7 +57,11 @@ enum Command {
         command: ProfileCommand,
     },
     /// Print a profile's credentials for a shell or a tool (default: `export` lines for sh/bash/zsh)
+    #[command(
+        after_help = "Examples:\n  eval \"$(tobira export --profile dev)\"\n  tobira export --profile dev --format fish | source\n  tobira export --profile dev --format credentials-file"
+    )]
     Export {
+        /// The form to print: shell lines, the credential_process JSON, or a [profile] in ~/.aws/credentials
         #[arg(long, value_enum, default_value = "env")]
         format: commands::creds::Format,
         /// The MFA code, when the profile needs one (else asked on the terminal)
@@ -64,12 +69,20 @@ enum Command {
         mfa_code: Option<String>,
     },
     /// The `credential_process` protocol: put `credential_process = tobira credential-process --profile P` in a profile
+    #[command(
+        after_help = "Example, in ~/.aws/config:\n  [profile dev-for-old-tools]\n  credential_process = tobira credential-process --profile dev"
+    )]
     CredentialProcess {
+        /// The MFA code, when the profile needs one (else asked on the terminal)
         #[arg(long, value_name = "CODE")]
         mfa_code: Option<String>,
     },
     /// Run a command (or your shell) with a profile's credentials and region in its environment
+    #[command(
+        after_help = "Examples:\n  tobira exec --profile dev -- aws s3 ls\n  tobira exec --profile dev                 (your shell, with the profile)\n  tobira exec --server --profile dev -- terraform apply"
+    )]
     Exec {
+        /// The MFA code, when the profile needs one (else asked on the terminal)
         #[arg(long, value_name = "CODE")]
         mfa_code: Option<String>,
         /// Allow running inside another `tobira exec`
@@ -85,6 +98,9 @@ enum Command {
         command: Vec<String>,
     },
     /// Serve a profile's credentials to SDKs on 127.0.0.1 (container credentials) until Ctrl-C, renewing them; prints the two variables to set (for IDEs and containers on this machine)
+    #[command(
+        after_help = "Example:\n  tobira serve-credentials --profile dev     (then set the two printed variables in the IDE)"
+    )]
     ServeCredentials {
         /// The MFA code, when the profile needs one (else asked on the terminal, before serving)
         #[arg(long, value_name = "CODE")]
@@ -94,9 +110,12 @@ enum Command {
         format: commands::server::VarsFormat,
     },
     /// Who the credentials of a profile are (STS GetCallerIdentity), and how long they last
+    #[command(after_help = "Examples:\n  tobira whoami --profile dev\n  tobira whoami --json")]
     Whoami {
+        /// The MFA code, when the profile needs one (else asked on the terminal)
         #[arg(long, value_name = "CODE")]
         mfa_code: Option<String>,
+        /// Print JSON instead of text
         #[arg(long)]
         json: bool,
     },
@@ -106,6 +125,9 @@ enum Command {
         command: ConfigureCommand,
     },
     /// Sign in: IAM Identity Center (PKCE in the browser; device code with --use-device-code, for legacy profiles, or without a browser), or with your AWS console credentials for a `login_session` profile (--console creates one, as `aws login` does)
+    #[command(
+        after_help = "Examples:\n  tobira login --sso-session corp\n  tobira login --profile dev --use-device-code\n  tobira login --console --profile console --region eu-west-1\n  tobira login --remote --profile console   (no browser on this machine)"
+    )]
     Login {
         /// The [sso-session] to sign in to (else the profile's)
         #[arg(long, value_name = "NAME")]
@@ -127,7 +149,9 @@ enum Command {
         remote: bool,
     },
     /// Sign out: end the SSO session on the server, remove its token and the role credentials cached from it; for a `login_session` profile, remove its cached console sign-in
+    #[command(after_help = "Examples:\n  tobira logout --sso-session corp\n  tobira logout --all")]
     Logout {
+        /// The [sso-session] to sign out of (else the profile's)
         #[arg(long, value_name = "NAME", conflicts_with = "all")]
         sso_session: Option<String>,
         /// Every cached SSO login, SSO role credential and console sign-in
@@ -142,7 +166,9 @@ enum Command {
     /// Check the files, the environment, the caches, the clock and the endpoints; name every problem and its fix
     ///
     /// Exit code 0: nothing to fix; 10: warnings; 11: errors (something fails now).
-    /// Examples: `tobira doctor`, `tobira doctor --profile dev --json`, `tobira doctor --offline`.
+    #[command(
+        after_help = "Examples:\n  tobira doctor\n  tobira doctor --profile dev --json\n  tobira doctor --offline"
+    )]
     Doctor {
         /// Print JSON instead of text
         #[arg(long)]
@@ -152,9 +178,11 @@ enum Command {
         offline: bool,
     },
     /// Every cached sign-in and credential with its time left: SSO and console sign-ins, SSO role credentials, assumed roles, MFA sessions
-    ///
-    /// Example: `tobira sessions --check` also asks AWS whether each is still alive (revoked sign-ins show as `revoked`).
+    #[command(
+        after_help = "Examples:\n  tobira sessions\n  tobira sessions --check     (also asks AWS whether each is still alive; revoked ones show as `revoked`)"
+    )]
     Sessions {
+        /// Print JSON instead of text
         #[arg(long)]
         json: bool,
         /// Ask the services whether each sign-in and cached credential is still accepted
@@ -166,6 +194,9 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum ConfigureCommand {
     /// Create a profile for an account and role: session, sign-in, account and role pickers, region, output, name
+    #[command(
+        after_help = "Examples:\n  tobira configure sso\n  tobira configure sso --sso-session corp --start-url https://d-1234567890.awsapps.com/start --sso-region us-east-1 --account 111111111111 --role ReadOnly"
+    )]
     Sso {
         #[command(flatten)]
         answers: commands::configure::Answers,
@@ -173,6 +204,9 @@ enum ConfigureCommand {
         profile: commands::configure::ProfileAnswers,
     },
     /// Create or update an [sso-session] section (no sign-in)
+    #[command(
+        after_help = "Example:\n  tobira configure sso-session --sso-session corp --start-url https://d-1234567890.awsapps.com/start --sso-region us-east-1"
+    )]
     SsoSession {
         #[command(flatten)]
         answers: commands::configure::Answers,
@@ -182,19 +216,29 @@ enum ConfigureCommand {
 #[derive(Debug, Subcommand)]
 enum SsoCommand {
     /// The accounts you can access
+    #[command(
+        after_help = "Examples:\n  tobira sso accounts --sso-session corp\n  tobira sso accounts --profile dev --json"
+    )]
     Accounts {
+        /// The [sso-session] whose sign-in to use (else the profile's)
         #[arg(long, value_name = "NAME")]
         sso_session: Option<String>,
+        /// Print JSON instead of a table
         #[arg(long)]
         json: bool,
     },
     /// The roles you can use, in one account or all
+    #[command(
+        after_help = "Examples:\n  tobira sso roles --sso-session corp\n  tobira sso roles --profile dev --account 111111111111 --json"
+    )]
     Roles {
+        /// The [sso-session] whose sign-in to use (else the profile's)
         #[arg(long, value_name = "NAME")]
         sso_session: Option<String>,
         /// Only this account (12 digits)
         #[arg(long, value_name = "ID")]
         account: Option<String>,
+        /// Print JSON instead of a table
         #[arg(long)]
         json: bool,
     },
@@ -203,6 +247,7 @@ enum SsoCommand {
 #[derive(Debug, Subcommand)]
 enum ProfileCommand {
     /// Show how a profile resolves: the chain of credential steps and where every value comes from
+    #[command(after_help = "Examples:\n  tobira profile show dev\n  AWS_PROFILE=dev tobira profile show --json")]
     Show {
         /// Profile name (else --profile, $AWS_PROFILE, $AWS_DEFAULT_PROFILE, `default`)
         name: Option<String>,
@@ -479,6 +524,29 @@ pub(crate) fn emit(out: &mut dyn Write, text: &str) -> Result<(), CliError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_command_has_examples_and_every_flag_has_help() {
+        use clap::CommandFactory as _;
+        fn walk(c: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            let path = format!("{path} {}", c.get_name());
+            for a in c.get_arguments().filter(|a| !matches!(a.get_id().as_str(), "help" | "version")) {
+                if a.get_help().is_none() {
+                    missing.push(format!("`{path}`: `{}` has no help text", a.get_id()));
+                }
+            }
+            let subs: Vec<&clap::Command> = c.get_subcommands().filter(|s| s.get_name() != "help").collect();
+            if subs.is_empty() && c.get_after_help().is_none() {
+                missing.push(format!("`{path}` has no examples (after_help)"));
+            }
+            for s in subs {
+                walk(s, &path, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "", &mut missing);
+        assert!(missing.is_empty(), "{}", missing.join("\n"));
+    }
+
     use super::*;
 
     fn ctx(vars: &[(&str, &str)], account: Option<&str>) -> Context {
