@@ -8,7 +8,7 @@ use tobira_auth::{AuthError, Call, NetFailure, Service};
 use tobira_config::resolve::Endpoints;
 use tobira_config::{LoadError, Origin, ResolveError, Sourced};
 
-use crate::commands::sso::Chosen;
+use crate::commands::target::Chosen;
 
 /// Exit codes. Stable: scripts may depend on them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -400,7 +400,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>, ctx: &Context) -> ExitCode 
             match commands::console::route(ctx, &profile, sso_session.is_some(), console || remote, use_device_code) {
                 Ok(true) => commands::console::login(ctx, &profile, cli.global.region, remote, no_browser, &mut out),
                 Ok(false) => {
-                    let sel = commands::sso::Selection { profile: profile.clone(), sso_session };
+                    let sel = commands::target::Selection { profile: profile.clone(), sso_session };
                     commands::sso::login(ctx, &sel, use_device_code, no_browser, force, &mut out)
                         .map_err(|e| commands::console::with_console_hint(e, ctx, &profile))
                 }
@@ -415,17 +415,17 @@ pub fn run(args: impl IntoIterator<Item = OsString>, ctx: &Context) -> ExitCode 
             if console {
                 commands::console::logout(ctx, &profile, &mut out)
             } else {
-                let sel = commands::sso::Selection { profile, sso_session };
+                let sel = commands::target::Selection { profile, sso_session };
                 commands::sso::logout(ctx, &sel, all, &mut out)
                     .and_then(|()| if all { commands::console::logout_all(ctx, &mut out) } else { Ok(()) })
             }
         }
         Command::Sso { command: SsoCommand::Accounts { sso_session, json } } => {
-            let sel = commands::sso::Selection { profile: cli.global.profile, sso_session };
+            let sel = commands::target::Selection { profile: cli.global.profile, sso_session };
             commands::sso::accounts(ctx, &sel, json, &mut out)
         }
         Command::Sso { command: SsoCommand::Roles { sso_session, account, json } } => {
-            let sel = commands::sso::Selection { profile: cli.global.profile, sso_session };
+            let sel = commands::target::Selection { profile: cli.global.profile, sso_session };
             commands::sso::roles(ctx, &sel, account, json, &mut out)
         }
         Command::Doctor { json, offline } => {

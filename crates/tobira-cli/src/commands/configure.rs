@@ -8,7 +8,9 @@ use std::io::{IsTerminal, Write};
 use tobira_auth::SsoTarget;
 use tobira_config::{FileKind, Target, edit_file};
 
-use super::sso::{Chosen, run_login, runtime};
+use super::runtime;
+use super::sso::run_login;
+use super::target::Chosen;
 use crate::error::{Addresses, auth_error};
 use crate::{CliError, Context, Kind, emit};
 

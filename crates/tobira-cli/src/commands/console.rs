@@ -14,7 +14,7 @@ use tobira_config::files::Block;
 use tobira_config::resolve::{login_cache_dir, select_profile};
 use tobira_config::{FileKind, Flags, Origin, ProfileSet, Sourced, Target, edit_file};
 
-use super::sso::runtime;
+use super::runtime;
 use crate::error::{Addresses, shell_word};
 use crate::{CliError, Context, Kind, emit};
 
@@ -82,8 +82,8 @@ fn other_credentials(set: &ProfileSet, block: &Block) -> Option<(&'static str, S
 }
 
 /// The error context of a profile that is not an SSO one.
-fn chosen(profile: &str, addresses: Addresses) -> super::sso::Chosen {
-    super::sso::Chosen {
+fn chosen(profile: &str, addresses: Addresses) -> super::target::Chosen {
+    super::target::Chosen {
         target: tobira_auth::SsoTarget {
             session: None,
             start_url: String::new(),

@@ -8,7 +8,8 @@ use tobira_auth::creds::{ExecContext, MfaPrompt, cached, execute, human, iso};
 use tobira_cache::Credentials;
 use tobira_config::{FileKind, Flags, Plan, Target, edit_file};
 
-use super::sso::{login_error, runtime, sso_chosen};
+use super::runtime;
+use super::target::{login_error, sso_chosen};
 use crate::{CliError, Context, Kind, emit};
 
 /// `Enter MFA code for <serial>: ` on the terminal (even when stdout is a

@@ -9,12 +9,22 @@ pub mod profiles;
 pub mod server;
 pub mod sessions;
 pub mod sso;
+pub mod target;
 
 use tobira_config::resolve::select_profile;
 use tobira_config::{Flags, Origin, Plan, ProfileSet, ResolveError, Step};
 
 use crate::error::choose_a_profile;
 use crate::{CliError, Context, Kind};
+
+/// The async runtime a command's network calls run on (one thread: a
+/// command waits for its calls).
+pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::new(Kind::Internal, format!("cannot start the async runtime: {e}")))
+}
 
 /// Resolves the selected profile. When nothing selected one (no `--profile`,
 /// no `AWS_PROFILE`) and `default` gives no credentials, the error lists the

@@ -22,7 +22,7 @@ use tobira_cache::Credentials;
 use tobira_config::{Env, Flags, Plan, ProfileSet, Secret};
 
 use super::creds::{Program, TerminalMfa};
-use super::sso::sso_chosen;
+use super::target::sso_chosen;
 use crate::error::auth_error;
 use crate::{CliError, Context, Kind, emit};
 

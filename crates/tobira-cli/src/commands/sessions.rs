@@ -28,7 +28,7 @@ pub fn run(ctx: &Context, json_out: bool, check: bool, out: &mut dyn Write) -> R
     let set = ctx.load_profiles()?;
     let cache = ctx.need_sso_cache()?;
     let now = ctx.now;
-    let rt = if check { Some(super::sso::runtime()?) } else { None };
+    let rt = if check { Some(super::runtime()?) } else { None };
     let mut rows: Vec<Value> = Vec::new();
     for l in logins::all(&set) {
         let name = match &l.session {

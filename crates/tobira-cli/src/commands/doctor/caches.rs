@@ -143,7 +143,7 @@ pub fn tokens(d: &mut Doctor<'_>) {
                 "Asking the SSO portal whether the sign-in of {} is alive...",
                 l.label
             ));
-            crate::commands::sso::runtime()
+            crate::commands::runtime()
                 .map_err(|e| e.message)
                 .map(|rt| rt.block_on(probe::sign_in_alive(&target, token.access_token.expose())))
         };
@@ -160,7 +160,7 @@ pub fn tokens(d: &mut Doctor<'_>) {
                 Some(format!("sign in again: `{login} --force` (without `--force`, `tobira login` trusts the cached file)")),
             ),
             Ok(Err(e)) => {
-                let chosen = crate::commands::sso::Chosen {
+                let chosen = crate::commands::target::Chosen {
                     target,
                     profile: l.profiles.first().cloned(),
                     addresses: Addresses {
@@ -225,7 +225,7 @@ pub fn credentials(d: &mut Doctor<'_>) {
                 "Asking STS whether the cached {} are accepted...",
                 owner.what
             ));
-            crate::commands::sso::runtime().ok().map(|rt| rt.block_on(probe::credentials_accepted(&owner.plan, &c)))
+            crate::commands::runtime().ok().map(|rt| rt.block_on(probe::credentials_accepted(&owner.plan, &c)))
         };
         match verdict {
             Some(Ok(Verdict::Refused { code, message })) => d.add(
@@ -241,7 +241,7 @@ pub fn credentials(d: &mut Doctor<'_>) {
                 )),
             ),
             Some(Err(e)) => {
-                let (message, fix) = unreachable(e, &crate::commands::sso::sso_chosen(&owner.plan));
+                let (message, fix) = unreachable(e, &crate::commands::target::sso_chosen(&owner.plan));
                 d.add(
                     Severity::Warning,
                     "cache-unchecked",

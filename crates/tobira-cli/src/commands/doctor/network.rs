@@ -3,7 +3,7 @@
 use tobira_auth::AuthError;
 
 use super::{Doctor, Severity, span};
-use crate::commands::sso::Chosen;
+use crate::commands::target::Chosen;
 
 /// A call that got no usable answer, in the CLI's words: the message and
 /// what to do.
@@ -57,7 +57,7 @@ pub fn clock(d: &mut Doctor<'_>) {
         Some(plan) => (
             plan.endpoints.sts.as_ref().map(|e| e.value.clone()),
             plan.region.as_ref().map_or(tobira_auth::creds::STS_DEFAULT_REGION.to_string(), |r| r.value.clone()),
-            crate::commands::sso::sso_chosen(plan),
+            crate::commands::target::sso_chosen(plan),
         ),
         None => {
             let endpoints = d
@@ -91,8 +91,7 @@ pub fn clock(d: &mut Doctor<'_>) {
     };
     let answer = {
         let _spinner = crate::spinner::Spinner::start("Comparing this machine's clock with STS's...");
-        crate::commands::sso::runtime()
-            .map(|rt| rt.block_on(tobira_auth::probe::server_time(endpoint.as_deref(), &region)))
+        crate::commands::runtime().map(|rt| rt.block_on(tobira_auth::probe::server_time(endpoint.as_deref(), &region)))
     };
     let local = d.ctx.current_time();
     match answer {
