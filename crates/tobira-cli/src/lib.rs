@@ -4,6 +4,7 @@
 
 mod commands;
 pub(crate) mod error;
+mod progress;
 
 use std::ffi::OsString;
 use std::io::{self, Write};
