@@ -63,6 +63,16 @@ enum Command {
     CredentialProcess {
         #[arg(long, value_name = "CODE")]
         mfa_code: Option<String>,
+        /// With --account-id and --role-name: that role of this sso-session, without a profile
+        /// (the form `tobira configure populate --form credential-process` writes)
+        #[arg(long, value_name = "NAME", requires_all = ["account_id", "role_name"], conflicts_with = "mfa_code")]
+        sso_session: Option<String>,
+        /// The account of the role (with --sso-session)
+        #[arg(long, value_name = "ID", requires = "sso_session")]
+        account_id: Option<String>,
+        /// The role (permission set) name (with --sso-session)
+        #[arg(long, value_name = "NAME", requires = "sso_session")]
+        role_name: Option<String>,
     },
     /// Run a command (or your shell) with a profile's credentials and region in its environment
     Exec {
@@ -135,6 +145,11 @@ enum ConfigureCommand {
     SsoSession {
         #[command(flatten)]
         answers: commands::configure::Answers,
+    },
+    /// Write a profile for every account and role of an sso-session into a managed block of the config file
+    Populate {
+        #[command(flatten)]
+        args: commands::populate::PopulateArgs,
     },
 }
 
@@ -300,9 +315,16 @@ pub fn run(args: impl IntoIterator<Item = OsString>, ctx: &Context) -> ExitCode 
         Command::Export { format, mfa_code } => {
             commands::creds::export(ctx, cli.global.profile, format, mfa_code, &mut out)
         }
-        Command::CredentialProcess { mfa_code } => {
+        Command::CredentialProcess { mfa_code, sso_session, account_id, role_name } => {
+            let result = match (sso_session, account_id, role_name) {
+                (Some(session), Some(account_id), Some(role_name)) => {
+                    let role = commands::creds::SsoRoleArgs { session, account_id, role_name };
+                    commands::creds::credential_process_for_role(ctx, &role, &mut out)
+                }
+                _ => commands::creds::credential_process(ctx, cli.global.profile, mfa_code, &mut out),
+            };
             // Called by SDKs, not people: errors are one line on stderr.
-            return match commands::creds::credential_process(ctx, cli.global.profile, mfa_code, &mut out) {
+            return match result {
                 Ok(()) => {
                     let _ = out.flush();
                     ExitCode::SUCCESS
@@ -324,6 +346,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>, ctx: &Context) -> ExitCode 
         }
         Command::Configure { command: ConfigureCommand::SsoSession { answers } } => {
             commands::configure::sso_session(ctx, answers, &mut out)
+        }
+        Command::Configure { command: ConfigureCommand::Populate { args } } => {
+            commands::populate::run(ctx, args, &mut out)
         }
     };
     let _ = out.flush();

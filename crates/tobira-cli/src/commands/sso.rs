@@ -365,7 +365,7 @@ pub fn run_login(
 }
 
 /// A token that works, refreshed if due, for commands that call the portal.
-fn token(ctx: &Context, chosen: &Chosen) -> Result<String, CliError> {
+pub(crate) fn token(ctx: &Context, chosen: &Chosen) -> Result<String, CliError> {
     let cache = ctx.need_sso_cache()?;
     let t = runtime()?.block_on(tobira_auth::valid_token(&chosen.target, &cache)).map_err(|e| auth_error(e, chosen))?;
     Ok(t.access_token.expose().to_string())
@@ -475,7 +475,8 @@ pub fn incomplete(listing: &mut portal::Listing, chosen: &Chosen, command: &str)
             format!("the roles of {failed} account(s) could not be listed; those of {roles} account(s) were")
         }
     };
-    let printed = if with_roles { roles > 0 } else { accounts > 0 };
+    // `sso` commands print what they listed; populate writes it.
+    let printed = command.starts_with("sso") && if with_roles { roles > 0 } else { accounts > 0 };
     let attempts = |n: u32| if n == 1 { "1 attempt".to_string() } else { format!("{n} attempts") };
     let one = first.account.clone();
     let count = failures.len();
@@ -515,7 +516,7 @@ pub fn incomplete(listing: &mut portal::Listing, chosen: &Chosen, command: &str)
         } else {
             format!("run `{rerun}` again to retry")
         };
-        if let Some(a) = one {
+        if let Some(a) = one.filter(|_| command == "sso roles") {
             hint.push_str(&format!(", or `{rerun} --account {a}` for one account"));
         }
         err = err.hint(hint);
