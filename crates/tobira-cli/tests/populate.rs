@@ -285,3 +285,83 @@ async fn botocore_reads_the_populated_file_as_tobira_does() {
     );
     assert_eq!(r.stderr.lines().count(), 1);
 }
+
+/// A listing that does not complete: what was listed is written, the
+/// profiles of the account that could not be listed stay as they were (even
+/// with --prune), and the error says what failed. A sign-in that ends
+/// part-way writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_incomplete_listing_keeps_what_it_could_not_see() {
+    use tobira_idc::{Faults, OneShot};
+    let (s, t) = signed_in(5).await;
+    let r = tobira(&t, &["configure", "populate"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let written = config(&t);
+    assert_eq!(written.matches("[profile Account-").count(), 15);
+
+    let fault = |code: &str, status| {
+        let one_shot = vec![OneShot { operation: "ListAccountRoles".into(), code: code.into(), status }];
+        Faults { one_shot: one_shot.into(), ..Faults::default() }
+    };
+    s.idc.set_faults(fault("ForbiddenException", 403));
+    let r = tobira(&t, &["configure", "populate", "--prune"]);
+    assert_eq!(r.code, Some(8), "{r:?}");
+    assert!(
+        r.stdout.contains("  3 profile(s) kept as they were: their account could not be listed this time\n"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(config(&t), written, "nothing pruned: the account's access is unknown, not gone");
+    assert!(
+        r.stderr.starts_with(
+            "error: the roles of 1 account(s) could not be listed; those of 4 account(s) were\n  account 1000000000"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.ends_with(
+        "ListAccountRoles failed after 1 attempt: An error occurred (ForbiddenException) when calling the ListAccountRoles operation: injected fault\n\nhint: run `tobira configure populate --sso-session corp` again to retry\n\nhint: the profiles of every account that was listed are written; those of accounts that could not be listed were kept as they were\n"
+    ), "{}", r.stderr);
+
+    // The sign-in ends part-way: nothing is written, and the fix is to sign in.
+    let path = t.config_path();
+    let old = age(&path);
+    s.idc.set_faults(fault("UnauthorizedException", 401));
+    let r = tobira(&t, &["configure", "populate", "--prune"]);
+    assert_eq!(r.code, Some(7), "{r:?}");
+    assert!(r.stderr.contains("hint: sign in again with `tobira login --sso-session corp`"), "{}", r.stderr);
+    assert_eq!(r.stdout, "");
+    assert_eq!((config(&t), mtime(&path)), (written, old));
+}
+
+/// Errors that need no portal call: a bad template, no session, several sessions.
+#[test]
+fn populate_usage_errors() {
+    let t = TestEnv::new();
+    let r = tobira(&t, &["configure", "populate"]);
+    assert_eq!(r.code, Some(5), "{r:?}");
+    assert_eq!(
+        r.stderr,
+        "error: there is no [sso-session] section in ~/.aws/config to populate profiles from\n\nhint: create one with `tobira configure sso-session --sso-session NAME --start-url URL --sso-region REGION`\n"
+    );
+    t.write_config(&format!(
+        "{MINE}[sso-session other]\nsso_start_url = https://x.awsapps.com/start\nsso_region = eu-west-1\n"
+    ));
+    let r = tobira(&t, &["configure", "populate"]);
+    assert_eq!(r.code, Some(2), "{r:?}");
+    assert_eq!(
+        r.stderr,
+        "error: several sso-sessions are configured: corp, other\n\nhint: pick one with `--sso-session corp`, or write them all with `--all`\n"
+    );
+    let r = tobira(&t, &["configure", "populate", "--all", "--template", "{acount}.{role}"]);
+    assert_eq!(r.code, Some(2), "{r:?}");
+    assert_eq!(
+        r.stderr,
+        "error: the template `{acount}.{role}` uses `{acount}`, which is not a variable\n\nhint: the variables are {account_name}, {account_id}, {role}, {session}\n"
+    );
+    let before = config(&t);
+    let r = tobira(&t, &["configure", "populate", "--sso-session", "corp", "--default-region", "eu west"]);
+    assert_eq!(r.code, Some(2), "{r:?}");
+    assert_eq!(r.stderr, "error: --default-region `eu west`: letters, digits and `-` only\n");
+    assert_eq!(config(&t), before);
+}

@@ -117,3 +117,20 @@ async fn a_failed_account_keeps_the_others_and_says_what_was_done() {
         "error: An error occurred (AccessDeniedException) when calling the ListAccounts operation: injected fault\n"
     );
 }
+
+/// On a terminal, a progress bar while the roles are listed (and the table after it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_progress_bar_on_a_terminal() {
+    let (s, t) = signed_in(60).await;
+    s.idc.set_faults(Faults { portal_rps_limit: Some(20), ..Faults::default() });
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/pty_drive.py");
+    let steps = serde_json::json!([
+        {"expect": "accounts' roles listed"},
+        {"expect": "100000000060  ReadOnly"},
+    ]);
+    let mut cmd = t.command("python3");
+    cmd.arg(script).arg(steps.to_string()).arg("--").arg(TOBIRA).args(["sso", "roles"]).env("TERM", "xterm");
+    let r = run(cmd);
+    assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("/60 accounts' roles listed"), "{}", r.stdout);
+}

@@ -483,7 +483,7 @@ pub fn incomplete(listing: &mut portal::Listing, chosen: &Chosen, command: &str)
     let mut errors =
         failures.into_iter().map(|f| (f.account, f.operation, f.attempts, crate::error::auth_error(f.error, chosen)));
     let Some((account, operation, tries, first)) = errors.next() else { return Ok(()) };
-    if !printed && count == 1 {
+    if accounts + roles == 0 && count == 1 {
         // Nothing was listed: the error is the call's own, and how hard it was tried.
         let mut err = first;
         if tries > 1 {
