@@ -256,6 +256,26 @@ impl Context {
         }
     }
 
+    /// Only the sections resolving `profile` reads, from both files
+    /// ([`ProfileSet::for_profile`]); `None` when the files cannot be read
+    /// or the shortcut cannot answer exactly (then use [`Context::load_profiles`]).
+    pub fn profiles_for(&self, profile: &str) -> Option<ProfileSet> {
+        let read = |path: &Path| match std::fs::read(path) {
+            Ok(bytes) => Some(Some(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Some(None),
+            Err(_) => None,
+        };
+        let config = read(&self.paths.config.value)?;
+        let credentials = read(&self.paths.credentials.value)?;
+        ProfileSet::for_profile(
+            &self.display_path(&self.paths.config.value),
+            config.as_deref(),
+            &self.display_path(&self.paths.credentials.value),
+            credentials.as_deref(),
+            profile,
+        )
+    }
+
     /// Reads both files; origins and errors name them as users write them.
     pub fn load_profiles(&self) -> Result<ProfileSet, CliError> {
         let read = |path: &Path, kind| match std::fs::read(path) {

@@ -147,7 +147,10 @@ pub fn export(
     mfa_code: Option<String>,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let (plan, c) = credentials(ctx, profile, mfa_code)?;
+    let (plan, c) = match cache_hit(ctx, &profile) {
+        Some(hit) => hit,
+        None => credentials(ctx, profile, mfa_code)?,
+    };
     let text = match format {
         Format::Process => process_json(&c),
         Format::CredentialsFile => {
@@ -191,8 +194,26 @@ pub fn credential_process(
     mfa_code: Option<String>,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let (_, c) = credentials(ctx, profile, mfa_code)?;
+    let (_, c) = match cache_hit(ctx, &profile) {
+        Some(hit) => hit,
+        None => credentials(ctx, profile, mfa_code)?,
+    };
     emit(out, &process_json(&c))
+}
+
+/// The hot path of `credential-process` and `export` (docs/hot-path.md):
+/// only the sections the profile reads are parsed (the profile, its
+/// `source_profile` chain, their sso-session and services), and credentials
+/// come from the cache. `None` — a cache miss, any error, a file the
+/// shortcut cannot read exactly — and the caller goes the full way, which
+/// parses both files whole and reports every error as the AWS CLI would.
+fn cache_hit(ctx: &Context, profile: &Option<String>) -> Option<(Plan, Credentials)> {
+    let flags = Flags { profile: profile.clone(), region: None };
+    let (name, _) = tobira_config::resolve::select_profile(&flags, &ctx.env);
+    let set = ctx.profiles_for(&name.value)?;
+    let plan = tobira_config::resolve(&set, &ctx.env, &flags).ok()?;
+    let c = cached(&plan, ctx.home.as_deref()?, ctx.now)?;
+    Some((plan, c))
 }
 
 /// An account and role of an sso-session, named on the command line (the
