@@ -216,6 +216,28 @@ where
     AuthError::Network { call, failure }
 }
 
+/// Whether an SDK error is worth another attempt (docs/portal-scale.md §2):
+/// throttling and 5xx answers, timeouts and dropped connections are; an
+/// address that refuses connections, does not resolve or is not a URL is
+/// not (the next attempt would fail the same way).
+pub(crate) fn outcome<E>(e: &aws_smithy_runtime_api::client::result::SdkError<E, Response>) -> crate::throttle::Outcome
+where
+    E: aws_sdk_ssooidc::error::ProvideErrorMetadata + StdError + 'static,
+{
+    use crate::throttle::{Outcome, classify};
+    use aws_smithy_runtime_api::client::result::SdkError;
+    match e {
+        SdkError::ServiceError(s) => classify(Some(s.raw().status().as_u16()), s.err().code()),
+        SdkError::ResponseError(r) => classify(Some(r.raw().status().as_u16()), None),
+        SdkError::TimeoutError(_) => Outcome::Transient,
+        SdkError::DispatchFailure(d) => match d.as_connector_error().map(connector_failure) {
+            Some(NetFailure::Timeout | NetFailure::Connection(_)) => Outcome::Transient,
+            _ => Outcome::Fatal,
+        },
+        _ => Outcome::Fatal,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,6 +310,35 @@ mod tests {
             failure(SdkError::service_error(unhandled, response(502, "text/html"))),
             NetFailure::NotTheService { status: 502, content_type: Some("text/html".into()) }
         );
+    }
+
+    #[test]
+    fn which_sdk_errors_are_worth_another_attempt() {
+        use crate::throttle::Outcome;
+        let service = |status: u16, code: Option<&str>| {
+            let mut meta = aws_sdk_ssooidc::error::ErrorMetadata::builder();
+            if let Some(c) = code {
+                meta = meta.code(c);
+            }
+            SdkError::<OidcError, Response>::service_error(
+                OidcError::generic(meta.build()),
+                response(status, "application/json"),
+            )
+        };
+        assert_eq!(outcome(&service(429, Some("TooManyRequestsException"))), Outcome::Throttled);
+        assert_eq!(outcome(&service(500, Some("InternalServerException"))), Outcome::Transient);
+        assert_eq!(outcome(&service(401, Some("UnauthorizedException"))), Outcome::Fatal);
+        let html_502 = SdkError::<OidcError, Response>::response_error("cannot parse", response(502, "text/html"));
+        assert_eq!(outcome(&html_502), Outcome::Transient);
+        assert_eq!(outcome(&SdkError::<OidcError, Response>::timeout_error("operation timeout")), Outcome::Transient);
+        let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection reset by peer");
+        let reset = SdkError::<OidcError, Response>::dispatch_failure(ConnectorError::io(reset.into()));
+        assert_eq!(outcome(&reset), Outcome::Transient);
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let refused = SdkError::<OidcError, Response>::dispatch_failure(ConnectorError::io(refused.into()));
+        assert_eq!(outcome(&refused), Outcome::Fatal, "nothing listens there: retrying cannot help");
+        let built = SdkError::<OidcError, Response>::construction_failure("no region configured");
+        assert_eq!(outcome(&built), Outcome::Fatal);
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //!   client registration exactly where and how the AWS CLI v2 does;
 //! - [`valid_token`]: the cached token, refreshed under a lock when due
 //!   (check, lock, re-read, re-check, refresh, write);
-//! - [`portal`]: accounts, roles, logout;
+//! - [`portal`]: accounts, roles (paged, concurrent, retried under an
+//!   adaptive send rate: [`throttle`]), logout;
 //! - [`signin`]: console sign-ins of `aws login` (`login_session`
 //!   profiles), with DPoP proofs ([`dpop`]) and their refresh.
 //!
@@ -20,6 +21,7 @@ mod pkce;
 pub mod portal;
 pub mod probe;
 pub mod signin;
+pub mod throttle;
 
 use std::time::Duration;
 
@@ -155,10 +157,19 @@ pub fn oidc_client(target: &SsoTarget) -> aws_sdk_ssooidc::Client {
 
 /// An SSO portal client for the target's region and endpoint.
 pub fn portal_client(target: &SsoTarget) -> aws_sdk_sso::Client {
+    portal_client_with(target, true)
+}
+
+/// An SSO portal client; without `sdk_retries` the SDK makes one attempt
+/// per call (the listing in [`portal`] retries itself).
+pub(crate) fn portal_client_with(target: &SsoTarget, sdk_retries: bool) -> aws_sdk_sso::Client {
     let mut b = aws_sdk_sso::Config::builder()
         .behavior_version(aws_sdk_sso::config::BehaviorVersion::latest())
         .region(aws_sdk_sso::config::Region::new(target.region.clone()))
         .http_client(http_client());
+    if !sdk_retries {
+        b = b.retry_config(aws_sdk_sso::config::retry::RetryConfig::disabled());
+    }
     if let Some(url) = &target.portal_endpoint {
         b = b.endpoint_url(url);
     }

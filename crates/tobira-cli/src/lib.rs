@@ -5,6 +5,7 @@
 mod commands;
 mod debug;
 pub(crate) mod error;
+mod progress;
 mod spinner;
 
 use std::ffi::OsString;
@@ -76,6 +77,16 @@ enum Command {
         /// The MFA code, when the profile needs one (else asked on the terminal)
         #[arg(long, value_name = "CODE")]
         mfa_code: Option<String>,
+        /// With --account-id and --role-name: that role of this sso-session, without a profile
+        /// (the form `tobira configure populate --form credential-process` writes)
+        #[arg(long, value_name = "NAME", requires_all = ["account_id", "role_name"], conflicts_with = "mfa_code")]
+        sso_session: Option<String>,
+        /// The account of the role (with --sso-session)
+        #[arg(long, value_name = "ID", requires = "sso_session")]
+        account_id: Option<String>,
+        /// The role (permission set) name (with --sso-session)
+        #[arg(long, value_name = "NAME", requires = "sso_session")]
+        role_name: Option<String>,
     },
     /// Run a command (or your shell) with a profile's credentials and region in its environment
     #[command(
@@ -211,6 +222,14 @@ enum ConfigureCommand {
         #[command(flatten)]
         answers: commands::configure::Answers,
     },
+    /// Write a profile for every account and role of an sso-session into a managed block of the config file
+    #[command(
+        after_help = "Examples:\n  tobira configure populate --sso-session corp --dry-run\n  tobira configure populate --all --prune\n  tobira configure populate --sso-session corp --template '{account_name}-{role_name}' --form credential-process"
+    )]
+    Populate {
+        #[command(flatten)]
+        args: commands::populate::PopulateArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -337,6 +356,26 @@ impl Context {
         }
     }
 
+    /// Only the sections resolving `profile` reads, from both files
+    /// ([`ProfileSet::for_profile`]); `None` when the files cannot be read
+    /// or the shortcut cannot answer exactly (then use [`Context::load_profiles`]).
+    pub fn profiles_for(&self, profile: &str) -> Option<ProfileSet> {
+        let read = |path: &Path| match std::fs::read(path) {
+            Ok(bytes) => Some(Some(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Some(None),
+            Err(_) => None,
+        };
+        let config = read(&self.paths.config.value)?;
+        let credentials = read(&self.paths.credentials.value)?;
+        ProfileSet::for_profile(
+            &self.display_path(&self.paths.config.value),
+            config.as_deref(),
+            &self.display_path(&self.paths.credentials.value),
+            credentials.as_deref(),
+            profile,
+        )
+    }
+
     /// Reads both files; origins and errors name them as users write them.
     pub fn load_profiles(&self) -> Result<ProfileSet, CliError> {
         let read = |path: &Path, kind| match std::fs::read(path) {
@@ -445,9 +484,16 @@ pub fn run(args: impl IntoIterator<Item = OsString>, ctx: &Context) -> ExitCode 
         Command::Export { format, mfa_code } => {
             commands::creds::export(ctx, cli.global.profile, format, mfa_code, &mut out)
         }
-        Command::CredentialProcess { mfa_code } => {
+        Command::CredentialProcess { mfa_code, sso_session, account_id, role_name } => {
+            let result = match (sso_session, account_id, role_name) {
+                (Some(session), Some(account_id), Some(role_name)) => {
+                    let role = commands::creds::SsoRoleArgs { session, account_id, role_name };
+                    commands::creds::credential_process_for_role(ctx, &role, &mut out)
+                }
+                _ => commands::creds::credential_process(ctx, cli.global.profile, mfa_code, &mut out),
+            };
             // Called by SDKs, not people: errors are one line on stderr.
-            return match commands::creds::credential_process(ctx, cli.global.profile, mfa_code, &mut out) {
+            return match result {
                 Ok(()) => {
                     let _ = out.flush();
                     ExitCode::SUCCESS
@@ -482,6 +528,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>, ctx: &Context) -> ExitCode 
         Command::Configure { command: ConfigureCommand::SsoSession { answers } } => {
             commands::configure::sso_session(ctx, answers, &mut out)
         }
+        Command::Configure { command: ConfigureCommand::Populate { args } } => {
+            commands::populate::run(ctx, args, &mut out)
+        }
     };
     let _ = out.flush();
     match result {
@@ -504,6 +553,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::Whoami { .. } => "whoami",
         Command::Configure { command: ConfigureCommand::Sso { .. } } => "configure sso",
         Command::Configure { command: ConfigureCommand::SsoSession { .. } } => "configure sso-session",
+        Command::Configure { command: ConfigureCommand::Populate { .. } } => "configure populate",
         Command::Login { .. } => "login",
         Command::Logout { .. } => "logout",
         Command::Sso { .. } => "sso",

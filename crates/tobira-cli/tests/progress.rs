@@ -64,9 +64,9 @@ async fn spinners_on_a_terminal_and_nothing_in_a_pipe() {
     assert_eq!(r.code, Some(0), "{}", r.stdout);
     assert!(r.stdout.contains("arn       arn:aws:sts::123456789012:assumed-role/Audit/"), "{}", r.stdout);
     // Account and role listing.
-    let r = in_pty(&t, &["Listing your AWS accounts and roles..."], &["sso", "roles", "--sso-session", "corp"]);
+    let r = in_pty(&t, &["Listing accounts", "accounts' roles listed"], &["sso", "roles", "--sso-session", "corp"]);
     assert_eq!(r.code, Some(0), "{}", r.stdout);
-    let r = in_pty(&t, &["Listing your AWS accounts..."], &["sso", "accounts", "--sso-session", "corp"]);
+    let r = in_pty(&t, &["Listing accounts"], &["sso", "accounts", "--sso-session", "corp"]);
     assert_eq!(r.code, Some(0), "{}", r.stdout);
     // doctor's questions to the services.
     let r = in_pty(

@@ -284,7 +284,9 @@ async fn sigterm_reaches_the_command_and_its_signal_is_the_exit_code() {
         "tobira outlived SIGINT and SIGQUIT, and exited as the command did"
     );
     // SIGTERM to tobira is passed on; the command's death by it is the exit code.
-    let mut child = spawn(&t, &["exec", "--server", "--profile", "dev", "--", "sh", "-c", "echo up; read _"]);
+    // (`exec sleep`: the process that gets SIGTERM is the one waiting, with
+    // no shell builtin in between that may end with a status of its own.)
+    let mut child = spawn(&t, &["exec", "--server", "--profile", "dev", "--", "sh", "-c", "echo up; exec sleep 30"]);
     let out = lines_of(child.stdout.take().unwrap());
     assert_eq!(next_line(&out, Duration::from_secs(30)), "up");
     kill("-TERM", &child);

@@ -343,7 +343,9 @@ impl Editor {
         }
     }
 
-    fn managed_range(&self, name: &str) -> Result<Option<(usize, usize)>, EditError> {
+    /// Lines `[start, end)` of the managed block `name`, its BEGIN and END
+    /// lines included; `None` when there is none.
+    pub fn managed_range(&self, name: &str) -> Result<Option<(usize, usize)>, EditError> {
         let (begin, end) = markers(name);
         let Some(start) = self.doc.lines.iter().position(|l| py_strip(&l.text) == begin) else { return Ok(None) };
         match self.doc.lines[start + 1..].iter().position(|l| py_strip(&l.text) == end) {

@@ -1,7 +1,7 @@
 //! Locating the two files and merging them into botocore's "full config":
 //! profiles, sso-sessions and services blocks, every value with its origin.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::env::Env;
@@ -177,6 +177,52 @@ struct ParsedFile {
     blocks: Vec<Block>,
 }
 
+/// The name a config-file header gives to a `prefix` section (`profile`,
+/// `sso-session`, `services`), as [`classify_config_header`] reads it,
+/// without allocating for the usual header with no quotes or backslashes.
+fn second_word<'a>(header: &'a str, prefix: &str) -> Option<std::borrow::Cow<'a, str>> {
+    if !header.starts_with(prefix) {
+        return None;
+    }
+    if header.contains(['\'', '"', '\\']) {
+        return match classify_config_header(header) {
+            SectionId::Profile(n) if prefix == "profile" => Some(n.into()),
+            SectionId::SsoSession(n) if prefix == "sso-session" => Some(n.into()),
+            SectionId::Services(n) if prefix == "services" => Some(n.into()),
+            _ => None,
+        };
+    }
+    // shlex splits on these four characters only.
+    let mut words = header.split([' ', '\t', '\r', '\n']).filter(|w| !w.is_empty());
+    let (_, second, third) = (words.next(), words.next(), words.next());
+    match (second, third) {
+        (Some(n), None) => Some(n.into()),
+        _ => None,
+    }
+}
+
+/// Whether `header` can name `name` at all (a cheap test before
+/// [`second_word`]): without quotes or backslashes, the name is the
+/// header's last word, so the header ends with it.
+fn may_name(header: &str, name: &str) -> bool {
+    header.trim_end_matches([' ', '\t']).ends_with(name)
+        || memchr::memchr3(b'\'', b'"', b'\\', header.as_bytes()).is_some()
+}
+
+/// A block parsed from a piece of its file that starts `lines` lines in.
+fn shift(mut block: Block, lines: usize) -> Block {
+    let move_down = |o: &mut Origin| {
+        if let Origin::ConfigFile { line, .. } | Origin::CredentialsFile { line, .. } = o {
+            *line += lines;
+        }
+    };
+    move_down(&mut block.origin);
+    for p in &mut block.props {
+        move_down(&mut p.origin);
+    }
+    block
+}
+
 fn parse_file(path: &Path, kind: FileKind, bytes: &[u8]) -> Result<ParsedFile, ParseError> {
     let err = |error| ParseError { path: path.to_path_buf(), kind, error };
     let doc = Document::from_bytes(bytes).map_err(err)?;
@@ -254,6 +300,110 @@ impl ProfileSet {
             Some(b) => parse_file(credentials_path, FileKind::Credentials, b)?,
             None => ParsedFile { path: credentials_path.display().to_string(), blocks: vec![] },
         };
+        Ok(ProfileSet::assemble(config, credentials))
+    }
+
+    /// Only the sections that resolving `profile` can read: the profile in
+    /// both files, its `source_profile` chain, their sso-sessions and
+    /// services blocks, found through [`ini::scan_headers`] without parsing
+    /// the rest of the files (the hot path: docs/hot-path.md). For those
+    /// sections the result equals [`ProfileSet::from_bytes`]'s. `None` when
+    /// this shortcut cannot promise that — a file that is not UTF-8, a
+    /// `[DEFAULT]` section (its keys reach every section), a needed section
+    /// defined twice or not parsing, a chain longer than 100 profiles — and
+    /// the caller reads the whole files. Errors elsewhere in the files are
+    /// not seen: commands that read the whole files report them.
+    pub fn for_profile(
+        config_path: &Path,
+        config: Option<&[u8]>,
+        credentials_path: &Path,
+        credentials: Option<&[u8]>,
+        profile: &str,
+    ) -> Option<ProfileSet> {
+        fn text(b: Option<&[u8]>) -> Option<&str> {
+            match b {
+                None => Some(""),
+                Some(b) => std::str::from_utf8(b).ok(),
+            }
+        }
+        let (ctext, rtext) = (text(config)?, text(credentials)?);
+        let (cheads, rheads) = (ini::scan_headers(ctext), ini::scan_headers(rtext));
+        if cheads.iter().chain(&rheads).any(|h| h.name == "DEFAULT") {
+            return None;
+        }
+        let parse = |path: &Path, kind, text: &str, heads: &[ini::HeaderAt<'_>], at: usize| {
+            let end = heads.get(at + 1).map_or(text.len(), |h| h.start);
+            let parsed = parse_file(path, kind, &text.as_bytes()[heads[at].start..end]).ok()?;
+            let [block] = <[Block; 1]>::try_from(parsed.blocks).ok()?;
+            Some(shift(block, ini::line_at(text, heads[at].start) - 1))
+        };
+        let mut from_config: BTreeMap<usize, Block> = BTreeMap::new();
+        let mut from_credentials: BTreeMap<usize, Block> = BTreeMap::new();
+        let mut profiles = vec![profile.to_string()];
+        let (mut sessions, mut services): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
+        let mut i = 0;
+        while let Some(name) = profiles.get(i).cloned() {
+            i += 1;
+            if i > 101 {
+                return None;
+            }
+            let mut blocks = Vec::new();
+            for (h, head) in cheads.iter().enumerate() {
+                if (name == "default" && head.name == "default")
+                    || (may_name(head.name, &name) && second_word(head.name, "profile").as_deref() == Some(&name))
+                {
+                    let b = parse(config_path, FileKind::Config, ctext, &cheads, h)?;
+                    blocks.push(b.clone());
+                    from_config.insert(h, b);
+                }
+            }
+            for (h, head) in rheads.iter().enumerate() {
+                if head.name == name {
+                    let b = parse(credentials_path, FileKind::Credentials, rtext, &rheads, h)?;
+                    blocks.push(b.clone());
+                    from_credentials.insert(h, b);
+                }
+            }
+            for b in &blocks {
+                let follow = |key: &str, list: &mut Vec<String>| {
+                    if let Some(v) = b.text(key)
+                        && !list.contains(&v.value)
+                    {
+                        list.push(v.value);
+                    }
+                };
+                follow("source_profile", &mut profiles);
+                follow("sso_session", &mut sessions);
+                follow("services", &mut services);
+            }
+        }
+        for (prefix, names) in [("sso-session", &sessions), ("services", &services)] {
+            for (h, head) in cheads.iter().enumerate() {
+                if names.iter().any(|n| may_name(head.name, n))
+                    && second_word(head.name, prefix).is_some_and(|n| names.iter().any(|x| *x == n))
+                {
+                    from_config.insert(h, parse(config_path, FileKind::Config, ctext, &cheads, h)?);
+                }
+            }
+        }
+        // A section defined twice makes the whole file unreadable: only the
+        // full parse reports that.
+        let twice = |heads: &[ini::HeaderAt<'_>], picked: &BTreeMap<usize, Block>| {
+            let names: Vec<&str> = picked.keys().map(|&h| heads[h].name).collect();
+            names.iter().enumerate().any(|(i, n)| names[..i].contains(n))
+        };
+        if twice(&cheads, &from_config) || twice(&rheads, &from_credentials) {
+            return None;
+        }
+        let file = |path: &Path, blocks: BTreeMap<usize, Block>| ParsedFile {
+            path: path.display().to_string(),
+            blocks: blocks.into_values().collect(),
+        };
+        Some(ProfileSet::assemble(file(config_path, from_config), file(credentials_path, from_credentials)))
+    }
+
+    /// botocore's merge of the two files' sections (files.md §2.2, §2.3).
+    fn assemble(config: ParsedFile, credentials: ParsedFile) -> ProfileSet {
         let mut set = ProfileSet {
             config_path: config.path.clone(),
             credentials_path: credentials.path.clone(),
@@ -303,7 +453,7 @@ impl ProfileSet {
             }
             set.credentials_sections.insert(block.name.clone(), block);
         }
-        Ok(set)
+        set
     }
 
     /// Every profile, config-file order first, then credentials-only ones.

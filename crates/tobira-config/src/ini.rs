@@ -283,6 +283,133 @@ fn analyze(lines: &[Line]) -> Analysis {
     Analysis { kinds, errors }
 }
 
+/// A section header found by [`scan_headers`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeaderAt<'a> {
+    /// The header text (between `[` and the last `]`).
+    pub name: &'a str,
+    /// Byte offset where the header's line starts ([`line_at`] gives its number).
+    pub start: usize,
+}
+
+/// The 1-based number of the line that starts at byte `start`, counting
+/// line ends as [`Document::parse`] does (`\n`, `\r\n`, lone `\r`).
+pub fn line_at(text: &str, start: usize) -> usize {
+    let before = &text.as_bytes()[..start];
+    let lf = memchr::memchr_iter(b'\n', before).count();
+    let lone_cr = memchr::memchr_iter(b'\r', before).filter(|&i| before.get(i + 1) != Some(&b'\n')).count();
+    // A `\r` right before `start` ends the previous line even if `\n` follows later.
+    1 + lf + lone_cr
+}
+
+/// Every section header of a file, found as [`Document::analyze`] finds
+/// them (an indented `[x]` that continues a value is not a header), without
+/// building lines or values: the index through which the hot path reads only
+/// the sections a profile needs (docs/hot-path.md). It reports no errors;
+/// whoever needs them parses the whole file.
+pub fn scan_headers(text: &str) -> Vec<HeaderAt<'_>> {
+    scan_column_zero(text).unwrap_or_else(|| scan_lines(text))
+}
+
+/// The usual file: every `[` that starts a stripped line is in the first
+/// column, and no lone `\r` ends a line. A line whose first character is
+/// `[` is a header whatever came before (a continuation needs more
+/// indentation than the key line, and nothing has less than none), so the
+/// headers are found by looking at the `[` characters only. `None` when a
+/// `[` follows whitespace at the start of a line (only the line-by-line
+/// reading can tell whether it continues a value) or the file has a `\r`.
+fn scan_column_zero(text: &str) -> Option<Vec<HeaderAt<'_>>> {
+    let bytes = text.as_bytes();
+    if memchr::memchr(b'\r', bytes).is_some() {
+        return None;
+    }
+    let mut out = Vec::new();
+    for at in memchr::memchr_iter(b'[', bytes) {
+        if at > 0 && bytes[at - 1] != b'\n' {
+            // After other text on its line: not a header, unless only
+            // whitespace (ASCII or not) precedes it.
+            let line_start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |p| p + 1);
+            let before = &bytes[line_start..at];
+            if before.iter().all(|b| !b.is_ascii() || matches!(b, b' ' | b'\t' | 0x0b | 0x0c | 0x1c..=0x1f)) {
+                return None;
+            }
+            continue;
+        }
+        let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |p| at + p);
+        let line = &text[at..end];
+        let stripped = if line.is_ascii() {
+            line.trim_end_matches(|c| matches!(c, ' ' | '\t' | '\u{0b}' | '\u{0c}' | '\u{1c}'..='\u{1f}'))
+        } else {
+            py_strip(line)
+        };
+        if let Some(name) = header_name(stripped) {
+            out.push(HeaderAt { name, start: at });
+        }
+    }
+    Some(out)
+}
+
+/// Line by line, as [`Document::analyze`] reads: any file.
+fn scan_lines(text: &str) -> Vec<HeaderAt<'_>> {
+    let mut out = Vec::new();
+    let mut in_section = false;
+    let mut option_open = false;
+    let mut indent_level = usize::MAX;
+    let bytes = text.as_bytes();
+    let mut start = 0usize;
+    while start < bytes.len() {
+        // Universal newlines: `\n`, `\r\n`, lone `\r`.
+        let end = memchr::memchr2(b'\n', b'\r', &bytes[start..]).map_or(bytes.len(), |p| start + p);
+        let next = match bytes.get(end) {
+            Some(b'\r') if bytes.get(end + 1) == Some(&b'\n') => end + 2,
+            Some(_) => end + 1,
+            None => end,
+        };
+        let (line_start, raw) = (start, &bytes[start..end]);
+        start = next;
+        // Leading ASCII whitespace (as Python's isspace counts it); a
+        // non-ASCII character at the front may be whitespace too, so such
+        // a line is measured character by character.
+        let lead = raw.iter().position(|b| !matches!(b, b' ' | b'\t' | 0x0b | 0x0c | 0x1c..=0x1f));
+        let (indent, first) = match lead {
+            Some(i) if raw[i].is_ascii() => (i, raw[i]),
+            _ => {
+                let t = &text[line_start..end];
+                let Some(c) = t.chars().find(|c| !py_is_space(*c)) else { continue };
+                let indent = t.chars().take_while(|c| py_is_space(*c)).count();
+                (indent, if c.is_ascii() { c as u8 } else { 0x80 })
+            }
+        };
+        if first == b'#' || first == b';' {
+            continue;
+        }
+        if option_open && in_section && indent > indent_level {
+            continue;
+        }
+        indent_level = indent;
+        if first == b'['
+            && let Some(name) = header_name(py_strip(&text[line_start..end]))
+        {
+            out.push(HeaderAt { name, start: line_start });
+            in_section = true;
+            option_open = false;
+            continue;
+        }
+        if !in_section {
+            continue;
+        }
+        // An option line opens a value (a line without a delimiter or with
+        // an empty key is an error, which opens nothing).
+        let body = text[line_start..end].trim_start_matches(py_is_space);
+        if let Some(d) = memchr::memchr2(b'=', b':', body.as_bytes())
+            && !body[..d].trim_end_matches(py_is_space).is_empty()
+        {
+            option_open = true;
+        }
+    }
+    out
+}
+
 /// Keys seen in one section with the line of their first appearance: a
 /// linear scan while small (sections usually hold a handful of keys), a hash
 /// map once large.

@@ -16,6 +16,7 @@ pub mod env;
 pub mod files;
 pub mod ini;
 pub mod origin;
+pub mod populate;
 pub mod resolve;
 pub mod shlex;
 

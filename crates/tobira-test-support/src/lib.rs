@@ -274,3 +274,50 @@ pub fn verification_code(page: &str) -> String {
     let start = page.find(marker).unwrap_or_else(|| panic!("no verification code in {page}")) + marker.len();
     page[start..start + page[start..].find('<').expect("end of code")].to_string()
 }
+
+/// The demo directory grown into an organisation of `accounts` accounts
+/// (ids `100000000000` + i, names `Account 0001`…, e-mails
+/// `account-0001@example.com`), where alice holds every permission set in
+/// `roles` (each a copy of the demo's `ReadOnly`) in every account. Built
+/// through tobira-idc's public API, for tests of scale and throttling.
+pub fn organisation(accounts: usize, roles: &[&str]) -> tobira_idc::Directory {
+    use tobira_idc::directory::{Account, Assignment};
+    let mut d = tobira_idc::Directory::demo();
+    let template = d.permission_sets.iter().find(|p| p.name == "ReadOnly").cloned().expect("the demo has ReadOnly");
+    d.permission_sets = roles
+        .iter()
+        .map(|r| {
+            let mut p = template.clone();
+            p.name = (*r).to_string();
+            p.id = String::new();
+            p
+        })
+        .collect();
+    d.accounts = (1..=accounts)
+        .map(|i| Account {
+            id: organisation_account_id(i),
+            name: format!("Account {i:04}"),
+            email: format!("account-{i:04}@example.com"),
+            ..Account::default()
+        })
+        .collect();
+    d.assignments = d
+        .accounts
+        .iter()
+        .flat_map(|a| {
+            roles.iter().map(|r| Assignment {
+                principal: "user:alice".into(),
+                account: a.id.clone(),
+                permission_set: (*r).to_string(),
+            })
+        })
+        .collect();
+    // The demo's roles trust its accounts' SSO roles; nothing here needs them.
+    d.roles.clear();
+    d
+}
+
+/// The id of account number `i` (from 1) of [`organisation`].
+pub fn organisation_account_id(i: usize) -> String {
+    format!("{:012}", 100_000_000_000usize + i)
+}

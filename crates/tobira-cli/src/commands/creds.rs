@@ -6,7 +6,8 @@ use std::io::Write;
 use tobira_auth::AuthError;
 use tobira_auth::creds::{ExecContext, MfaPrompt, cached, execute, human, iso};
 use tobira_cache::Credentials;
-use tobira_config::{FileKind, Flags, Plan, Target, edit_file};
+use tobira_config::resolve::SsoRole;
+use tobira_config::{FileKind, Flags, Origin, Plan, Sourced, Step, Target, edit_file};
 
 use super::runtime;
 use super::target::{login_error, sso_chosen};
@@ -175,7 +176,10 @@ pub fn export(
     mfa_code: Option<String>,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let (plan, c) = credentials(ctx, profile, mfa_code)?;
+    let (plan, c) = match cache_hit(ctx, &profile) {
+        Some(hit) => hit,
+        None => credentials(ctx, profile, mfa_code)?,
+    };
     let text = match format {
         Format::Process => process_json(&c),
         Format::CredentialsFile => {
@@ -219,7 +223,92 @@ pub fn credential_process(
     mfa_code: Option<String>,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let (_, c) = credentials(ctx, profile, mfa_code)?;
+    let (_, c) = match cache_hit(ctx, &profile) {
+        Some(hit) => hit,
+        None => credentials(ctx, profile, mfa_code)?,
+    };
+    emit(out, &process_json(&c))
+}
+
+/// The hot path of `credential-process` and `export` (docs/hot-path.md):
+/// only the sections the profile reads are parsed (the profile, its
+/// `source_profile` chain, their sso-session and services), and credentials
+/// come from the cache. `None` — a cache miss, any error, a file the
+/// shortcut cannot read exactly — and the caller goes the full way, which
+/// parses both files whole and reports every error as the AWS CLI would.
+fn cache_hit(ctx: &Context, profile: &Option<String>) -> Option<(Plan, Credentials)> {
+    let flags = Flags { profile: profile.clone(), region: None };
+    let (name, _) = tobira_config::resolve::select_profile(&flags, &ctx.env);
+    let set = ctx.profiles_for(&name.value)?;
+    let plan = tobira_config::resolve(&set, &ctx.env, &flags).ok()?;
+    let c = cached(&plan, ctx.home.as_deref()?, ctx.now)?;
+    Some((plan, c))
+}
+
+/// An account and role of an sso-session, named on the command line (the
+/// `credential_process` form of `tobira configure populate`, for tools that
+/// cannot read SSO profiles: docs/populate.md §4).
+#[derive(Clone, Debug)]
+pub struct SsoRoleArgs {
+    pub session: String,
+    pub account_id: String,
+    pub role_name: String,
+}
+
+/// The plan of one SSO step for `role`: the sso-session's start URL, region
+/// and scopes from the config file, the account and role from the flags.
+fn sso_role_plan(ctx: &Context, role: &SsoRoleArgs) -> Result<Plan, CliError> {
+    let set = ctx.load_profiles()?;
+    let sel = super::target::Selection { profile: None, sso_session: Some(role.session.clone()) };
+    // Checks the session exists and has a start URL and region, with the errors `login` gives.
+    super::target::choose(ctx, &set, &sel)?;
+    let session = set.sso_session(&role.session).ok_or_else(|| {
+        CliError::new(Kind::InvalidProfile, format!("The specified sso-session does not exist: \"{}\"", role.session))
+    })?;
+    let text = |k: &str| {
+        session.text(k).ok_or_else(|| {
+            CliError::new(Kind::InvalidProfile, format!("`[sso-session {}]` has no `{k}`", role.session))
+        })
+    };
+    let flag = |f: &str, v: &str| Sourced::new(v.to_string(), Origin::Flag { flag: f.to_string() });
+    let registration_scopes = session.text("sso_registration_scopes").map(|s| {
+        let scopes = s.value.split(',').map(str::trim).filter(|x| !x.is_empty()).map(str::to_string).collect();
+        Sourced::new(scopes, s.origin)
+    });
+    let name = format!("sso-session {}", role.session);
+    Ok(Plan {
+        profile: flag("--sso-session", &name),
+        explicit: true,
+        exists: true,
+        region: None,
+        endpoints: tobira_config::resolve::endpoints(&set, &ctx.env, None)?,
+        settings: Default::default(),
+        steps: vec![Step::Sso(SsoRole {
+            profile: name,
+            session: Some(Sourced::new(role.session.clone(), session.origin.clone())),
+            start_url: text("sso_start_url")?,
+            sso_region: text("sso_region")?,
+            account_id: flag("--account-id", &role.account_id),
+            role_name: flag("--role-name", &role.role_name),
+            registration_scopes,
+        })],
+    })
+}
+
+/// `tobira credential-process --sso-session S --account-id A --role-name R`:
+/// the role's credentials from the cache the AWS CLI shares, else from the
+/// portal with the session's sign-in.
+pub fn credential_process_for_role(ctx: &Context, role: &SsoRoleArgs, out: &mut dyn Write) -> Result<(), CliError> {
+    let plan = sso_role_plan(ctx, role)?;
+    let home = ctx.home_dir()?.to_path_buf();
+    let c = match cached(&plan, &home, ctx.now) {
+        Some(c) => c,
+        None => {
+            let exec = ExecContext::new(home, format!("tobira-{}", ctx.now.as_second()), false, ctx.now);
+            let mut mfa = TerminalMfa { given: None };
+            runtime()?.block_on(execute(&plan, &exec, &mut mfa)).map_err(|e| login_error(ctx, e, &sso_chosen(&plan)))?
+        }
+    };
     emit(out, &process_json(&c))
 }
 

@@ -4,6 +4,7 @@ pub mod console;
 pub mod creds;
 pub mod doctor;
 pub mod logins;
+pub mod populate;
 pub mod profile_show;
 pub mod profiles;
 pub mod server;

@@ -5,12 +5,14 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use serde_json::json;
+use tobira_auth::portal::{self, ListOptions};
 use tobira_auth::{Flow, LoginOptions, LoginUi, SsoTarget};
 use tobira_cache::Freshness;
 
 use super::runtime;
 use super::target::{Chosen, Selection, choose, login_error};
 use crate::error::auth_error;
+use crate::progress::Bar;
 use crate::{CliError, Context, Kind, emit};
 
 /// Whether a browser can be opened here: `$BROWSER`, a desktop session, or
@@ -176,7 +178,7 @@ pub fn run_login(
 }
 
 /// A token that works, refreshed if due, for commands that call the portal.
-fn token(ctx: &Context, chosen: &Chosen) -> Result<String, CliError> {
+pub(crate) fn token(ctx: &Context, chosen: &Chosen) -> Result<String, CliError> {
     let cache = ctx.need_sso_cache()?;
     let _spinner = crate::spinner::Spinner::start("Checking the sign-in...");
     let t = runtime()?
@@ -189,29 +191,29 @@ pub fn accounts(ctx: &Context, sel: &Selection, json_out: bool, out: &mut dyn Wr
     let set = ctx.load_profiles()?;
     let chosen = choose(ctx, &set, sel)?;
     let tok = token(ctx, &chosen)?;
-    let spinner = crate::spinner::Spinner::start("Listing your AWS accounts...");
-    let list = runtime()?
-        .block_on(tobira_auth::portal::accounts(&chosen.target, &tok))
-        .map_err(|e| login_error(ctx, e, &chosen))?;
-    spinner.stop();
+    let bar = Bar::new("Listing accounts");
+    let mut listing = runtime()?.block_on(portal::list_accounts(&chosen.target, &tok, &ListOptions::default(), &bar));
+    bar.clear();
+    let list = &listing.accounts;
     if json_out {
         let v: Vec<_> = list.iter().map(|a| json!({ "account_id": a.id, "name": a.name, "email": a.email })).collect();
-        return emit(out, &(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"));
+        emit(out, &(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"))?;
+    } else if list.is_empty() && listing.complete() {
+        emit(out, "No AWS accounts are available to you.\n")?;
+    } else if !list.is_empty() {
+        let w = list.iter().map(|a| a.name.as_deref().unwrap_or("").chars().count()).max().unwrap_or(0).max(4) + 2;
+        let mut text = format!("{:<14}{:<w$}EMAIL\n", "ACCOUNT", "NAME");
+        for a in list {
+            text.push_str(&format!(
+                "{:<14}{:<w$}{}\n",
+                a.id,
+                a.name.as_deref().unwrap_or(""),
+                a.email.as_deref().unwrap_or("")
+            ));
+        }
+        emit(out, &text)?;
     }
-    if list.is_empty() {
-        return emit(out, "No AWS accounts are available to you.\n");
-    }
-    let w = list.iter().map(|a| a.name.as_deref().unwrap_or("").chars().count()).max().unwrap_or(0).max(4) + 2;
-    let mut text = format!("{:<14}{:<w$}EMAIL\n", "ACCOUNT", "NAME");
-    for a in &list {
-        text.push_str(&format!(
-            "{:<14}{:<w$}{}\n",
-            a.id,
-            a.name.as_deref().unwrap_or(""),
-            a.email.as_deref().unwrap_or("")
-        ));
-    }
-    emit(out, &text)
+    incomplete(ctx, &mut listing, &chosen, "sso accounts")
 }
 
 pub fn roles(
@@ -224,36 +226,123 @@ pub fn roles(
     let set = ctx.load_profiles()?;
     let chosen = choose(ctx, &set, sel)?;
     let tok = token(ctx, &chosen)?;
-    let rt = runtime()?;
-    let spinner = crate::spinner::Spinner::start("Listing your AWS accounts and roles...");
-    let accounts = match account {
-        Some(id) => vec![id],
-        None => rt
-            .block_on(tobira_auth::portal::accounts(&chosen.target, &tok))
-            .map_err(|e| login_error(ctx, e, &chosen))?
-            .into_iter()
-            .map(|a| a.id)
-            .collect(),
+    let bar = Bar::new("Listing accounts");
+    let mut listing = runtime()?.block_on(portal::list_access(
+        &chosen.target,
+        &tok,
+        account.map(|a| vec![a]),
+        &ListOptions::default(),
+        &bar,
+    ));
+    bar.clear();
+    // In the order accounts are listed (or the one asked for).
+    let order: Vec<&String> = if listing.accounts.is_empty() {
+        listing.roles.keys().collect()
+    } else {
+        listing.accounts.iter().map(|a| &a.id).filter(|id| listing.roles.contains_key(*id)).collect()
     };
-    let mut rows = Vec::new();
-    for id in accounts {
-        for role in rt
-            .block_on(tobira_auth::portal::roles(&chosen.target, &tok, &id))
-            .map_err(|e| login_error(ctx, e, &chosen))?
-        {
-            rows.push((id.clone(), role));
-        }
-    }
-    spinner.stop();
+    let rows: Vec<(&String, &String)> =
+        order.iter().flat_map(|id| listing.roles[*id].iter().map(move |r| (*id, r))).collect();
     if json_out {
         let v: Vec<_> = rows.iter().map(|(a, r)| json!({ "account_id": a, "role_name": r })).collect();
-        return emit(out, &(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"));
+        emit(out, &(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"))?;
+    } else if !rows.is_empty() || listing.complete() {
+        let mut text = format!("{:<14}ROLE\n", "ACCOUNT");
+        for (a, r) in &rows {
+            text.push_str(&format!("{a:<14}{r}\n"));
+        }
+        emit(out, &text)?;
     }
-    let mut text = format!("{:<14}ROLE\n", "ACCOUNT");
-    for (a, r) in &rows {
-        text.push_str(&format!("{a:<14}{r}\n"));
+    incomplete(ctx, &mut listing, &chosen, "sso roles")
+}
+
+/// How a command names this login on the command line (`--sso-session S`
+/// or `--profile P`), for commands suggested in hints.
+pub fn selector(chosen: &Chosen) -> String {
+    match (&chosen.target.session, &chosen.profile) {
+        (Some(s), _) => format!(" --sso-session {}", crate::error::shell_word(s)),
+        (None, Some(p)) => format!(" --profile {}", crate::error::shell_word(p)),
+        (None, None) => String::new(),
     }
-    emit(out, &text)
+}
+
+/// `Ok` when the listing is complete; otherwise the error that says what
+/// was listed (and printed), which calls failed after how many attempts and
+/// why, and what to do. The kind (exit code) is that of the first failure.
+/// `command` is the command to run again (`sso roles`).
+pub fn incomplete(
+    ctx: &Context,
+    listing: &mut portal::Listing,
+    chosen: &Chosen,
+    command: &str,
+) -> Result<(), CliError> {
+    let failures = std::mem::take(&mut listing.failures);
+    let Some(first) = failures.first() else { return Ok(()) };
+    let accounts = listing.accounts.len();
+    let roles = listing.roles.len();
+    let with_roles = command.ends_with("roles");
+    let mut summary = match &first.account {
+        None => {
+            let mut s = format!(
+                "the list of accounts is incomplete: {accounts} account(s) were listed before ListAccounts failed"
+            );
+            if with_roles && accounts > 0 {
+                s.push_str(&format!("; the roles of {roles} of them were listed"));
+            }
+            s
+        }
+        Some(_) => {
+            let failed = failures.iter().filter(|f| f.account.is_some()).count();
+            format!("the roles of {failed} account(s) could not be listed; those of {roles} account(s) were")
+        }
+    };
+    // `sso` commands print what they listed; populate writes it.
+    let printed = command.starts_with("sso") && if with_roles { roles > 0 } else { accounts > 0 };
+    let attempts = |n: u32| if n == 1 { "1 attempt".to_string() } else { format!("{n} attempts") };
+    let one = first.account.clone();
+    let count = failures.len();
+    let mut errors =
+        failures.into_iter().map(|f| (f.account, f.operation, f.attempts, login_error(ctx, f.error, chosen)));
+    let Some((account, operation, tries, first)) = errors.next() else { return Ok(()) };
+    if accounts + roles == 0 && count == 1 {
+        // Nothing was listed: the error is the call's own, and how hard it was tried.
+        let mut err = first;
+        if tries > 1 {
+            err.message.push_str(&format!(" (gave up after {})", attempts(tries)));
+        }
+        return Err(err);
+    }
+    if printed {
+        summary.push_str(", and are printed");
+    }
+    let line = |account: Option<String>, operation: &str, tries: u32, message: &str| {
+        let who = account.map(|a| format!("account {a}: ")).unwrap_or_default();
+        format!("{who}{operation} failed after {}: {message}", attempts(tries))
+    };
+    let mut lines = vec![line(account, operation, tries, &first.message)];
+    lines.extend(errors.by_ref().take(4).map(|(a, o, n, e)| line(a, o, n, &e.message)));
+    if count > 5 {
+        lines.push(format!("… and {} more", count - 5));
+    }
+    let mut err = CliError::new(first.kind, format!("{summary}\n  {}", lines.join("\n  ")));
+    for h in first.hints {
+        err = err.hint(h);
+    }
+    if first.kind != Kind::NeedsLogin {
+        let rerun = format!("tobira {command}{}", selector(chosen));
+        let mut hint = if printed {
+            format!(
+                "what was listed is printed and complete for the accounts it names; run `{rerun}` again to retry the rest"
+            )
+        } else {
+            format!("run `{rerun}` again to retry")
+        };
+        if let Some(a) = one.filter(|_| command == "sso roles") {
+            hint.push_str(&format!(", or `{rerun} --account {a}` for one account"));
+        }
+        err = err.hint(hint);
+    }
+    Err(err)
 }
 
 /// Deletes `~/.aws/cli/cache` SSO role credentials: all of them, or those of
