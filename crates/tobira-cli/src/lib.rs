@@ -149,6 +149,16 @@ enum ConfigureCommand {
         #[command(flatten)]
         answers: commands::configure::Answers,
     },
+    /// Create or update an IAM user's profile: access key (the secret typed without echo or read from stdin), MFA device, region
+    IamUser {
+        #[command(flatten)]
+        answers: commands::iam::UserAnswers,
+    },
+    /// Create or update a profile that switches to a role: role ARN, source profile, MFA device, external id, duration, session name
+    Role {
+        #[command(flatten)]
+        answers: commands::iam::RoleAnswers,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -349,6 +359,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>, ctx: &Context) -> ExitCode 
         }
         Command::Configure { command: ConfigureCommand::SsoSession { answers } } => {
             commands::configure::sso_session(ctx, answers, &mut out)
+        }
+        Command::Configure { command: ConfigureCommand::IamUser { answers } } => {
+            commands::iam::iam_user(ctx, cli.global.profile, answers, &mut out)
+        }
+        Command::Configure { command: ConfigureCommand::Role { answers } } => {
+            commands::iam::role(ctx, cli.global.profile, answers, &mut out)
         }
     };
     let _ = out.flush();

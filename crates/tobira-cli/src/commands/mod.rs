@@ -1,5 +1,6 @@
 pub mod configure;
 pub mod creds;
+pub mod iam;
 pub mod profile_show;
 pub mod profiles;
 pub mod server;
