@@ -31,6 +31,8 @@ pub enum Kind {
     Service = 8,
     /// 9: the service could not be reached.
     Network = 9,
+    /// 10: the OS keychain is not available (no D-Bus session or Secret Service) or refused (locked).
+    Keychain = 10,
     /// 126: `tobira exec`: the command exists but cannot be run (as shells exit).
     CommandNotExecutable = 126,
     /// 127: `tobira exec`: the command does not exist (as shells exit).
@@ -41,7 +43,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every exit code, for the check that README.md documents each one.
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 13] = [
         Kind::Internal,
         Kind::Usage,
         Kind::ConfigFile,
@@ -51,6 +53,7 @@ impl Kind {
         Kind::NeedsLogin,
         Kind::Service,
         Kind::Network,
+        Kind::Keychain,
         Kind::CommandNotExecutable,
         Kind::CommandNotFound,
         Kind::Interrupted,

@@ -133,6 +133,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Move an IAM user's secret access key between ~/.aws/credentials and the OS keychain
+    Keychain {
+        #[command(subcommand)]
+        command: KeychainCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeychainCommand {
+    /// Move the profile's secret access key from the files into the OS keychain (stored, read back, then removed from the file)
+    Import,
+    /// Move the profile's secret access key from the OS keychain back into ~/.aws/credentials
+    Export,
 }
 
 #[derive(Debug, Subcommand)]
@@ -320,6 +333,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>, ctx: &Context) -> ExitCode 
             commands::sso::roles(ctx, &sel, account, json, &mut out)
         }
         Command::Sessions { json } => commands::sso::sessions(ctx, json, &mut out),
+        Command::Keychain { command: KeychainCommand::Import } => {
+            commands::keychain::import(ctx, cli.global.profile, &mut out)
+        }
+        Command::Keychain { command: KeychainCommand::Export } => {
+            commands::keychain::export(ctx, cli.global.profile, &mut out)
+        }
         Command::Export { format, mfa_code } => {
             commands::creds::export(ctx, cli.global.profile, format, mfa_code, &mut out)
         }

@@ -78,6 +78,8 @@ pub fn credentials(
     if let Some(c) = cached(&plan, &home, ctx.now) {
         return Ok((plan, c));
     }
+    // A secret in the keychain is read only when the cache cannot answer.
+    let plan = super::keychain::materialize(ctx, &set, plan)?;
     let exec = ExecContext {
         home,
         default_session_name: format!("tobira-{}", ctx.now.as_second()),

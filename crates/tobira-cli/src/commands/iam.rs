@@ -13,6 +13,7 @@ use std::io::{IsTerminal, Read, Write};
 
 use tobira_config::{FileKind, ProfileSet, Secret, Target, edit_file};
 
+use super::keychain;
 use crate::{CliError, Context, Kind, emit};
 
 /// `configure iam-user` answers given as flags.
@@ -37,6 +38,10 @@ pub struct UserAnswers {
     /// Default output format of the profile: json, text, table, yaml, yaml-stream, off ('' for none)
     #[arg(long, value_name = "FORMAT")]
     pub output: Option<String>,
+    /// Keep the secret access key in the OS keychain instead of ~/.aws/credentials (the profile then
+    /// gets its keys through `credential_process = tobira credential-process`)
+    #[arg(long)]
+    pub keychain: bool,
 }
 
 /// `configure role` answers given as flags.
@@ -372,30 +377,44 @@ pub fn iam_user(
         )
         .hint(format!("choose another name with `--profile-name`, or remove those lines from profile `{name}` first")));
     }
+    // The secret's current place: the credentials file, the config file,
+    // or the keychain (tobira's own credential_process for this profile).
+    let in_keychain = keychain::keychain_key(&set, &name);
+    if a.keychain
+        && in_keychain.is_none()
+        && let Some(cp) = set.profile(&name).and_then(|b| b.text("credential_process"))
+    {
+        return Err(CliError::new(
+            Kind::InvalidProfile,
+            format!(
+                "profile `{name}` already has a `credential_process` ({}), which `--keychain` would replace",
+                cp.origin
+            ),
+        )
+        .hint(format!("choose another name with `--profile-name`, or remove that line from profile `{name}` first")));
+    }
     let creds_section = set.credentials_section(&name);
     let config_section = set.config_profile(&name);
     let current_key = creds_section
         .and_then(|b| b.text("aws_access_key_id"))
         .or_else(|| config_section.and_then(|b| b.text("aws_access_key_id")))
+        .or_else(|| in_keychain.clone())
         .map(|v| v.value);
     let current = |k: &str| config_section.and_then(|b| b.text(k)).map(|v| v.value);
     let key_id = ask
         .text(a.access_key_id, "--access-key-id", "AWS Access Key ID", current_key.as_deref(), true, valid_key_id)?
         .unwrap_or_default();
     let same_key = current_key.as_deref() == Some(key_id.as_str());
-    let current_secret = same_key
+    let file_secret = same_key
         .then(|| {
             creds_section
                 .and_then(|b| b.text("aws_secret_access_key"))
                 .or_else(|| config_section.and_then(|b| b.text("aws_secret_access_key")))
         })
-        .flatten();
-    let new_secret = ask.secret(a.secret_access_key_stdin, current_secret.is_some())?;
-    let secret = match (new_secret, current_secret) {
-        (Some(s), _) => s,
-        (None, Some(c)) => Secret::new(c.value),
-        (None, None) => return Err(missing_flag("--secret-access-key-stdin", "the secret access key")),
-    };
+        .flatten()
+        .map(|v| Secret::new(v.value));
+    let keychain_secret = same_key && in_keychain.as_ref().is_some_and(|k| k.value == key_id);
+    let new_secret = ask.secret(a.secret_access_key_stdin, file_secret.is_some() || keychain_secret)?;
     let mfa = ask.text(
         a.mfa_serial,
         "--mfa-serial",
@@ -414,24 +433,90 @@ pub fn iam_user(
     )?;
     let output =
         ask.text(a.output, "--output", "Default output format", current("output").as_deref(), false, valid_output)?;
-    write_user_files(ctx, &name, &key_id, &secret)?;
-    edit_file(&ctx.paths.config.value, FileKind::Config, |e| {
+    let masked = tobira_config::origin::mask_key_id(&key_id);
+    let settings = |e: &mut tobira_config::Editor| {
         let t = Target::Profile(name.clone());
-        // Keys in the config file would be a second, stale copy.
-        for k in ["aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_security_token"] {
-            e.remove_key(&t, k)?;
-        }
         put(e, &t, "region", region.as_deref())?;
         put(e, &t, "output", output.as_deref())?;
         put(e, &t, "mfa_serial", mfa.as_deref())
-    })
-    .map_err(edit_error)?;
-    let mut text = format!(
-        "Wrote access key {} of profile `{name}` to {}, and its settings to {}.\n",
-        tobira_config::origin::mask_key_id(&key_id),
-        ctx.display_path(&ctx.paths.credentials.value).display(),
-        ctx.display_path(&ctx.paths.config.value).display(),
-    );
+    };
+    let mut text = if a.keychain {
+        // The keychain first, read back; then the config points at it;
+        // keys left in the credentials file go last.
+        match new_secret.or(file_secret) {
+            Some(secret) => tobira_keychain::store_verified(&key_id, &secret).map_err(|e| {
+                keychain::keychain_error(
+                    ctx,
+                    e,
+                    &format!("store the secret of profile `{name}` in the keychain"),
+                    "or keep the secret in ~/.aws/credentials: run the same command without `--keychain` (nothing was written)",
+                )
+            })?,
+            None => {
+                tobira_keychain::load(&key_id)
+                    .map_err(|e| {
+                        keychain::keychain_error(
+                            ctx,
+                            e,
+                            &format!("read the secret of profile `{name}`"),
+                            "or give the secret again (typed, or `--secret-access-key-stdin`); nothing was written",
+                        )
+                    })?
+                    .ok_or_else(|| missing_flag("--secret-access-key-stdin", "the secret access key"))?;
+            }
+        }
+        edit_file(&ctx.paths.config.value, FileKind::Config, settings).map_err(edit_error)?;
+        keychain::point_config_at_keychain(ctx, &name, &key_id)?;
+        keychain::remove_file_keys(ctx, &set, &name)?;
+        format!(
+            "Stored the secret access key of profile `{name}` (access key {masked}) in the keychain ({}, service `{}`), and the profile in {}: the AWS CLI and SDKs get the keys through its `credential_process`.\n",
+            tobira_keychain::store_name(),
+            tobira_keychain::SERVICE,
+            ctx.display_path(&ctx.paths.config.value).display(),
+        )
+    } else {
+        let secret = match (new_secret.or(file_secret), keychain_secret) {
+            (Some(s), _) => s,
+            (None, true) => tobira_keychain::load(&key_id)
+                .map_err(|e| {
+                    keychain::keychain_error(
+                        ctx,
+                        e,
+                        &format!("read the secret of profile `{name}` from the keychain"),
+                        "or give the secret again (typed, or `--secret-access-key-stdin`) to write it to ~/.aws/credentials; nothing was written",
+                    )
+                })?
+                .ok_or_else(|| missing_flag("--secret-access-key-stdin", "the secret access key"))?,
+            (None, false) => return Err(missing_flag("--secret-access-key-stdin", "the secret access key")),
+        };
+        write_credentials(ctx, &name, &key_id, &secret)?;
+        edit_file(&ctx.paths.config.value, FileKind::Config, |e| {
+            let t = Target::Profile(name.clone());
+            // Keys in the config file would be a second, stale copy; the
+            // keychain's credential_process is replaced by the file's keys.
+            for k in ["aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_security_token"] {
+                e.remove_key(&t, k)?;
+            }
+            if in_keychain.is_some() {
+                e.remove_key(&t, "credential_process")?;
+                e.remove_key(&t, keychain::MARKER)?;
+            }
+            settings(e)
+        })
+        .map_err(edit_error)?;
+        format!(
+            "Wrote access key {masked} of profile `{name}` to {}, and its settings to {}.\n",
+            ctx.display_path(&ctx.paths.credentials.value).display(),
+            ctx.display_path(&ctx.paths.config.value).display(),
+        )
+    };
+    // A keychain item no profile points at any more (a rotated key, or
+    // the secret moved back to the file) is removed, last.
+    if let Some(old) = in_keychain
+        && (!a.keychain || old.value != key_id)
+    {
+        keychain::forget_or_warn(ctx, &old.value);
+    }
     if let Some(m) = &mfa {
         text.push_str(&format!(
             "With `mfa_serial` ({m}), tobira asks for one code per MFA session (12 hours) for this profile; roles that want the device: `tobira configure role --source-profile {name}`.\n"
@@ -444,7 +529,7 @@ pub fn iam_user(
 /// Writes the long-term keys to the credentials file (`[NAME]`), as `aws
 /// configure set aws_access_key_id … / aws_secret_access_key …` does; a
 /// session token left there from temporary keys is removed.
-fn write_user_files(ctx: &Context, name: &str, key_id: &str, secret: &Secret) -> Result<(), CliError> {
+pub(crate) fn write_credentials(ctx: &Context, name: &str, key_id: &str, secret: &Secret) -> Result<(), CliError> {
     edit_file(&ctx.paths.credentials.value, FileKind::Credentials, |e| {
         let t = Target::Profile(name.to_string());
         e.set(&t, "aws_access_key_id", key_id)?;

@@ -1,6 +1,7 @@
 pub mod configure;
 pub mod creds;
 pub mod iam;
+pub mod keychain;
 pub mod profile_show;
 pub mod profiles;
 pub mod server;

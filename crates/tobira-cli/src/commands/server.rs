@@ -389,7 +389,7 @@ fn first_credentials(
     mfa_code: Option<String>,
     rt: &tokio::runtime::Runtime,
 ) -> Result<(Chain, Credentials), CliError> {
-    let plan = super::resolve(ctx, set, &Flags { profile, region: None })?;
+    let plan = super::keychain::materialize(ctx, set, super::resolve(ctx, set, &Flags { profile, region: None })?)?;
     let exec = ExecContext {
         home: ctx.home_dir()?.to_path_buf(),
         default_session_name: format!("tobira-{}", ctx.now.as_second()),
