@@ -13,6 +13,7 @@
 pub mod creds;
 pub mod device;
 mod failure;
+pub mod mfa_codes;
 mod pkce;
 pub mod portal;
 
@@ -115,6 +116,13 @@ pub enum AuthError {
     /// AssumeRole refused a duration over one hour for a chained role.
     #[error("{message}")]
     ChainedDuration { profile: String, message: String },
+    /// An MFA code was refused (and no other was asked for): by the
+    /// service, in its `message`, or before sending when it is no code.
+    #[error("{}", match message {
+        Some(m) => format!("An error occurred (AccessDenied) when calling the {operation} operation: {m}"),
+        None => format!("the MFA code for {serial} is not 6 digits"),
+    })]
+    MfaRefused { serial: String, refusal: mfa_codes::MfaRefusal, operation: &'static str, message: Option<String> },
 }
 
 impl AuthError {

@@ -327,6 +327,14 @@ pub fn auth_error(e: AuthError, chosen: &Chosen) -> CliError {
                 .hint(format!("tobira needs to create and write files in `{dir}`: check its owner and permissions"))
         }
         AuthError::Credentials(_) => CliError::new(Kind::NoCredentials, e.to_string()),
+        AuthError::MfaRefused { serial, refusal, message, .. } => {
+            let kind = if message.is_some() { Kind::Service } else { Kind::Usage };
+            let again = match refusal {
+                tobira_auth::mfa_codes::MfaRefusal::Locked => "try again once the lock has ended",
+                _ => "run the command again with the current code (`--mfa-code CODE`, or type it when asked)",
+            };
+            CliError::new(kind, e.to_string()).hint(refusal.explain(serial)).hint(again)
+        }
         AuthError::ChainedDuration { profile, .. } => CliError::new(Kind::InvalidProfile, e.to_string()).hint(format!(
             "a role assumed with role credentials (role chaining) lasts at most one hour: set `duration_seconds = 3600` or less in profile `{profile}`"
         )),
