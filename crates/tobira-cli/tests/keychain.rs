@@ -8,7 +8,7 @@
 //! still works.
 //!
 //! scripts/test installs the Debian packages (gnome-keyring,
-//! libsecret-tools, dbus); a run without them fails, unless
+//! libsecret-tools, libglib2.0-bin, dbus); a run without them fails, unless
 //! `TOBIRA_SKIP_KEYCHAIN` gives the reason they could not be installed.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
@@ -37,7 +37,7 @@ fn which(name: &str) -> Option<PathBuf> {
 /// installed, as scripts/test reports in `TOBIRA_SKIP_KEYCHAIN`.
 #[allow(clippy::print_stdout)] // the reason a test is skipped
 fn keychain_tools() -> Option<()> {
-    let missing: Vec<&str> = ["dbus-run-session", "dbus-send", "gnome-keyring-daemon", "secret-tool"]
+    let missing: Vec<&str> = ["dbus-run-session", "gdbus", "gnome-keyring-daemon", "secret-tool"]
         .into_iter()
         .filter(|p| which(p).is_none())
         .collect();
@@ -50,7 +50,7 @@ fn keychain_tools() -> Option<()> {
         return None;
     }
     panic!(
-        "{} missing: install Debian's gnome-keyring, libsecret-tools and dbus (scripts/test does, as root), or set TOBIRA_SKIP_KEYCHAIN to the reason they cannot be",
+        "{} missing: install Debian's gnome-keyring, libsecret-tools, libglib2.0-bin and dbus (scripts/test does, as root), or set TOBIRA_SKIP_KEYCHAIN to the reason they cannot be",
         missing.join(", ")
     );
 }
@@ -63,17 +63,11 @@ const SESSION: &str = r#"
 printf '%s' "$KEYRING_PASSWORD" | gnome-keyring-daemon --foreground --unlock --components=secrets >/dev/null &
 pid=$!
 trap 'kill "$pid" 2>/dev/null' EXIT
-# Ready once it owns its name on the bus.
-owner() {
-  dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
-    org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q 'boolean true'
+# Ready once it owns its name on the bus (gdbus waits for that event).
+gdbus wait --session --timeout 20 org.freedesktop.secrets || {
+  echo "gnome-keyring-daemon did not take org.freedesktop.secrets within 20 s" >&2
+  exit 1
 }
-i=0
-until owner; do
-  i=$((i + 1))
-  [ "$i" -lt 400 ] || { echo "gnome-keyring-daemon did not take org.freedesktop.secrets within 20 s" >&2; exit 1; }
-  sleep 0.05
-done
 echo "$DBUS_SESSION_BUS_ADDRESS"
 read _ || true
 "#;
