@@ -15,6 +15,7 @@ use tobira_cache::{AssumedRoleUser, CredentialCache, Credentials, EntryLock, Sso
 use tobira_config::resolve::{AssumeRole, SsoRole};
 use tobira_config::{Plan, Secret, Step};
 
+use crate::mfa_codes::{self, MfaRefusal};
 use crate::{AuthError, SsoTarget, service_error};
 
 /// Asks for an MFA code (the CLI reads the terminal; tests answer directly).
@@ -26,6 +27,59 @@ pub trait MfaPrompt {
     /// replaced 15 minutes early.
     fn can_ask(&self) -> bool {
         true
+    }
+
+    /// The service refused a code (or it was not a code at all):
+    /// whether to ask for another. A person at a terminal is told what
+    /// probably happened and asked again; `attempt` counts the new codes
+    /// asked for (1 to [`MFA_RETRIES`]). Without anyone to ask: no.
+    fn retry(&mut self, serial: &str, refusal: &MfaRefusal, attempt: u32) -> bool {
+        let _ = (serial, refusal, attempt);
+        false
+    }
+}
+
+/// How many more codes are asked for after a refused one (on a terminal).
+pub const MFA_RETRIES: u32 = 3;
+
+/// Asks for a code and makes `call` with it; a refused code is explained
+/// and, when the prompt can ask again, replaced by another (at most
+/// [`MFA_RETRIES`] times). A code the service accepts is remembered, so a
+/// later refusal of the same code can be told apart from a wrong one.
+async fn with_code<T, F, Fut>(
+    ctx: &ExecContext,
+    serial: &str,
+    operation: &'static str,
+    mfa: &mut (dyn MfaPrompt + Send),
+    mut call: F,
+) -> Result<T, AuthError>
+where
+    F: FnMut(String) -> Fut,
+    Fut: Future<Output = Result<T, AuthError>>,
+{
+    let home = ctx.home.as_path();
+    let mut retries = 0;
+    loop {
+        let code = mfa.code(serial)?;
+        let (refusal, message) = if !mfa_codes::well_formed(&code) {
+            (MfaRefusal::Malformed, None)
+        } else {
+            match call(code.clone()).await {
+                Ok(v) => {
+                    mfa_codes::remember(home, serial, &code, ctx.now());
+                    return Ok(v);
+                }
+                Err(AuthError::Service { code: c, message, .. }) if mfa_codes::is_refusal(&c, &message) => {
+                    (mfa_codes::classify(home, serial, &code, &message, ctx.now()), Some(message))
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        if retries < MFA_RETRIES && refusal != MfaRefusal::Locked && mfa.retry(serial, &refusal, retries + 1) {
+            retries += 1;
+            continue;
+        }
+        return Err(AuthError::MfaRefused { serial: serial.to_string(), refusal, operation, message });
     }
 }
 
@@ -330,24 +384,31 @@ async fn run_step(
                 if let Some(si) = &a.source_identity {
                     req = req.source_identity(&si.value);
                 }
+                let send = |req: aws_sdk_sts::operation::assume_role::builders::AssumeRoleFluentBuilder| async move {
+                    req.send().await.map_err(|e| match service_error(sts_call(plan, "AssumeRole"), e) {
+                        AuthError::Service { code, message, .. } if message.contains("role chaining") => {
+                            AuthError::ChainedDuration {
+                                profile: a.profile.clone(),
+                                message: format!(
+                                    "An error occurred ({code}) when calling the AssumeRole operation: {message}"
+                                ),
+                            }
+                        }
+                        other => other,
+                    })
+                };
                 // Asked for only now: a process that found the entry renewed
                 // under the lock needs no code.
-                if let Some(serial) = &a.mfa_serial
-                    && mfa_done.as_deref() != Some(serial.value.as_str())
-                {
-                    req = req.serial_number(&serial.value).token_code(mfa.code(&serial.value)?);
-                }
-                let out = req.send().await.map_err(|e| match service_error(sts_call(plan, "AssumeRole"), e) {
-                    AuthError::Service { code, message, .. } if message.contains("role chaining") => {
-                        AuthError::ChainedDuration {
-                            profile: a.profile.clone(),
-                            message: format!(
-                                "An error occurred ({code}) when calling the AssumeRole operation: {message}"
-                            ),
-                        }
+                let out = match &a.mfa_serial {
+                    Some(serial) if mfa_done.as_deref() != Some(serial.value.as_str()) => {
+                        let serial = serial.value.as_str();
+                        with_code(ctx, serial, "AssumeRole", mfa, |code| {
+                            send(req.clone().serial_number(serial).token_code(code))
+                        })
+                        .await?
                     }
-                    other => other,
-                })?;
+                    _ => send(req).await?,
+                };
                 let user = out.assumed_role_user();
                 let arn = user.map(|u| u.arn().to_string()).unwrap_or_default();
                 let account = arn.split(':').nth(4).map(str::to_string);
@@ -495,16 +556,14 @@ async fn mfa_session(
         if can_ask { c.fresh(ctx.now()) } else { c.valid_for(ctx.now(), MFA_SESSION_LAST_USE) }
     };
     renew_once(ctx, &cache, &name, &usable, |lock| async move {
-        let code = mfa.code(serial)?;
         tracing::debug!(url = %sts_call(plan, "GetSessionToken").url, operation = "GetSessionToken", serial, "calling STS for an MFA session");
-        let out = sts_client(plan, keys)
-            .get_session_token()
-            .serial_number(serial)
-            .token_code(code)
-            .duration_seconds(MFA_SESSION_SECONDS)
-            .send()
-            .await
-            .map_err(|e| service_error(sts_call(plan, "GetSessionToken"), e))?;
+        let client = sts_client(plan, keys);
+        let out = with_code(ctx, serial, "GetSessionToken", mfa, |code| {
+            let req =
+                client.get_session_token().serial_number(serial).token_code(code).duration_seconds(MFA_SESSION_SECONDS);
+            async move { req.send().await.map_err(|e| service_error(sts_call(plan, "GetSessionToken"), e)) }
+        })
+        .await?;
         let c = out
             .credentials()
             .ok_or_else(|| AuthError::Credentials("GetSessionToken returned no credentials".into()))?;

@@ -17,6 +17,7 @@ pub mod creds;
 pub mod device;
 pub mod dpop;
 mod failure;
+pub mod mfa_codes;
 mod pkce;
 pub mod portal;
 pub mod probe;
@@ -126,6 +127,13 @@ pub enum AuthError {
     /// that holds `login_session`, when known.
     #[error("{error}")]
     Signin { profile: Option<String>, error: signin::SigninError },
+    /// An MFA code was refused (and no other was asked for): by the
+    /// service, in its `message`, or before sending when it is no code.
+    #[error("{}", match message {
+        Some(m) => format!("An error occurred (AccessDenied) when calling the {operation} operation: {m}"),
+        None => format!("the MFA code for {serial} is not 6 digits"),
+    })]
+    MfaRefused { serial: String, refusal: mfa_codes::MfaRefusal, operation: &'static str, message: Option<String> },
 }
 
 impl AuthError {

@@ -35,6 +35,8 @@ pub enum Kind {
     DoctorWarnings = 10,
     /// 11: `tobira doctor` found errors: something fails now.
     DoctorErrors = 11,
+    /// 12: the OS keychain is not available (no D-Bus session or Secret Service) or refused (locked).
+    Keychain = 12,
     /// 126: `tobira exec`: the command exists but cannot be run (as shells exit).
     CommandNotExecutable = 126,
     /// 127: `tobira exec`: the command does not exist (as shells exit).
@@ -45,7 +47,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every exit code, for the check that README.md documents each one.
-    pub const ALL: [Kind; 14] = [
+    pub const ALL: [Kind; 15] = [
         Kind::Internal,
         Kind::Usage,
         Kind::ConfigFile,
@@ -57,6 +59,7 @@ impl Kind {
         Kind::Network,
         Kind::DoctorWarnings,
         Kind::DoctorErrors,
+        Kind::Keychain,
         Kind::CommandNotExecutable,
         Kind::CommandNotFound,
         Kind::Interrupted,
@@ -332,6 +335,14 @@ pub fn auth_error(e: AuthError, chosen: &Chosen) -> CliError {
                 .hint(format!("tobira needs to create and write files in `{dir}`: check its owner and permissions"))
         }
         AuthError::Credentials(_) => CliError::new(Kind::NoCredentials, e.to_string()),
+        AuthError::MfaRefused { serial, refusal, message, .. } => {
+            let kind = if message.is_some() { Kind::Service } else { Kind::Usage };
+            let again = match refusal {
+                tobira_auth::mfa_codes::MfaRefusal::Locked => "try again once the lock has ended",
+                _ => "run the command again with the current code (`--mfa-code CODE`, or type it when asked)",
+            };
+            CliError::new(kind, e.to_string()).hint(refusal.explain(serial)).hint(again)
+        }
         AuthError::ChainedDuration { profile, .. } => CliError::new(Kind::InvalidProfile, e.to_string()).hint(format!(
             "a role assumed with role credentials (role chaining) lasts at most one hour: set `duration_seconds = 3600` or less in profile `{profile}`"
         )),

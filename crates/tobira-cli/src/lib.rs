@@ -200,6 +200,19 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Move an IAM user's secret access key between ~/.aws/credentials and the OS keychain
+    Keychain {
+        #[command(subcommand)]
+        command: KeychainCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeychainCommand {
+    /// Move the profile's secret access key from the files into the OS keychain (stored, read back, then removed from the file)
+    Import,
+    /// Move the profile's secret access key from the OS keychain back into ~/.aws/credentials
+    Export,
 }
 
 #[derive(Debug, Subcommand)]
@@ -229,6 +242,16 @@ enum ConfigureCommand {
     Populate {
         #[command(flatten)]
         args: commands::populate::PopulateArgs,
+    },
+    /// Create or update an IAM user's profile: access key (the secret typed without echo or read from stdin), MFA device, region
+    IamUser {
+        #[command(flatten)]
+        answers: commands::iam::UserAnswers,
+    },
+    /// Create or update a profile that switches to a role: role ARN, source profile, MFA device, external id, duration, session name
+    Role {
+        #[command(flatten)]
+        answers: commands::iam::RoleAnswers,
     },
 }
 
@@ -481,6 +504,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>, ctx: &Context) -> ExitCode 
             };
         }
         Command::Sessions { json, check } => commands::sessions::run(ctx, json, check, &mut out),
+        Command::Keychain { command: KeychainCommand::Import } => {
+            commands::keychain::import(ctx, cli.global.profile, &mut out)
+        }
+        Command::Keychain { command: KeychainCommand::Export } => {
+            commands::keychain::export(ctx, cli.global.profile, &mut out)
+        }
         Command::Export { format, mfa_code } => {
             commands::creds::export(ctx, cli.global.profile, format, mfa_code, &mut out)
         }
@@ -531,6 +560,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>, ctx: &Context) -> ExitCode 
         Command::Configure { command: ConfigureCommand::Populate { args } } => {
             commands::populate::run(ctx, args, &mut out)
         }
+        Command::Configure { command: ConfigureCommand::IamUser { answers } } => {
+            commands::iam::iam_user(ctx, cli.global.profile, answers, &mut out)
+        }
+        Command::Configure { command: ConfigureCommand::Role { answers } } => {
+            commands::iam::role(ctx, cli.global.profile, answers, &mut out)
+        }
     };
     let _ = out.flush();
     match result {
@@ -554,6 +589,10 @@ fn command_name(c: &Command) -> &'static str {
         Command::Configure { command: ConfigureCommand::Sso { .. } } => "configure sso",
         Command::Configure { command: ConfigureCommand::SsoSession { .. } } => "configure sso-session",
         Command::Configure { command: ConfigureCommand::Populate { .. } } => "configure populate",
+        Command::Configure { command: ConfigureCommand::IamUser { .. } } => "configure iam-user",
+        Command::Configure { command: ConfigureCommand::Role { .. } } => "configure role",
+        Command::Keychain { command: KeychainCommand::Import } => "keychain import",
+        Command::Keychain { command: KeychainCommand::Export } => "keychain export",
         Command::Login { .. } => "login",
         Command::Logout { .. } => "logout",
         Command::Sso { .. } => "sso",

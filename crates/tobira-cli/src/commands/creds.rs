@@ -5,6 +5,7 @@ use std::io::Write;
 
 use tobira_auth::AuthError;
 use tobira_auth::creds::{ExecContext, MfaPrompt, cached, execute, human, iso};
+use tobira_auth::mfa_codes::MfaRefusal;
 use tobira_cache::Credentials;
 use tobira_config::resolve::SsoRole;
 use tobira_config::{FileKind, Flags, Origin, Plan, Sourced, Step, Target, edit_file};
@@ -15,12 +16,37 @@ use crate::{CliError, Context, Kind, emit};
 
 /// `Enter MFA code for <serial>: ` on the terminal (even when stdout is a
 /// pipe), or the `--mfa-code` value; never a prompt without a terminal.
+/// A refused code is explained on the terminal and another asked for (up
+/// to [`tobira_auth::creds::MFA_RETRIES`] more); a `--mfa-code` that is
+/// refused ends the command with the explanation instead.
 pub struct TerminalMfa {
-    pub given: Option<String>,
+    given: Option<String>,
+    from_flag: bool,
+}
+
+impl TerminalMfa {
+    pub fn new(given: Option<String>) -> TerminalMfa {
+        TerminalMfa { given, from_flag: false }
+    }
 }
 
 impl MfaPrompt for TerminalMfa {
+    fn retry(&mut self, serial: &str, refusal: &MfaRefusal, attempt: u32) -> bool {
+        if self.from_flag {
+            return false;
+        }
+        let Ok(mut tty) = std::fs::OpenOptions::new().write(true).open("/dev/tty") else { return false };
+        let left = tobira_auth::creds::MFA_RETRIES - attempt;
+        let more = match left {
+            0 => "last try".to_string(),
+            1 => "1 more try after this one".to_string(),
+            n => format!("{n} more tries after this one"),
+        };
+        write!(tty, "Code refused: {}. Asking again ({more}).\r\n", refusal.explain(serial)).is_ok()
+    }
+
     fn code(&mut self, serial: &str) -> Result<String, AuthError> {
+        self.from_flag = self.given.is_some();
         if let Some(c) = self.given.take() {
             return Ok(c);
         }
@@ -80,9 +106,11 @@ pub fn credentials(
         tracing::debug!(expiration = ?c.expiration.map(iso), "the cached credentials of the last step are fresh: no network");
         return Ok((plan, c));
     }
+    // A secret in the keychain is read only when the cache cannot answer.
+    let plan = super::keychain::materialize(ctx, &set, plan)?;
     let exec = ExecContext::new(home, format!("tobira-{}", ctx.now.as_second()), false, ctx.now);
     let spinner = crate::spinner::Spinner::start(&format!("Getting credentials for profile {}...", plan.profile.value));
-    let mut mfa = crate::spinner::Paused { spinner: &spinner, prompt: TerminalMfa { given: mfa_code } };
+    let mut mfa = crate::spinner::Paused { spinner: &spinner, prompt: TerminalMfa::new(mfa_code) };
     let result = runtime()?.block_on(execute(&plan, &exec, &mut mfa));
     spinner.stop();
     match result {
@@ -305,7 +333,7 @@ pub fn credential_process_for_role(ctx: &Context, role: &SsoRoleArgs, out: &mut 
         Some(c) => c,
         None => {
             let exec = ExecContext::new(home, format!("tobira-{}", ctx.now.as_second()), false, ctx.now);
-            let mut mfa = TerminalMfa { given: None };
+            let mut mfa = TerminalMfa::new(None);
             runtime()?.block_on(execute(&plan, &exec, &mut mfa)).map_err(|e| login_error(ctx, e, &sso_chosen(&plan)))?
         }
     };
@@ -536,7 +564,7 @@ pub fn whoami(
             false,
             ctx.current_time(),
         );
-        let mut mfa = crate::spinner::Paused { spinner: &spinner, prompt: TerminalMfa { given: mfa_code } };
+        let mut mfa = crate::spinner::Paused { spinner: &spinner, prompt: TerminalMfa::new(mfa_code) };
         c = rt.block_on(execute(&plan, &exec, &mut mfa)).map_err(|e| login_error(ctx, e, &sso_chosen(&plan)))?;
         me = rt.block_on(tobira_auth::creds::caller_identity(&plan, &c));
     }

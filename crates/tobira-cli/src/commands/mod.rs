@@ -3,6 +3,8 @@ pub mod configure;
 pub mod console;
 pub mod creds;
 pub mod doctor;
+pub mod iam;
+pub mod keychain;
 pub mod logins;
 pub mod populate;
 pub mod profile_show;

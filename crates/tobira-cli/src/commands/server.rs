@@ -129,6 +129,10 @@ impl MfaPrompt for Prepared<'_> {
         self.0.code(serial)
     }
 
+    fn retry(&mut self, serial: &str, refusal: &tobira_auth::mfa_codes::MfaRefusal, attempt: u32) -> bool {
+        self.0.retry(serial, refusal, attempt)
+    }
+
     fn can_ask(&self) -> bool {
         false
     }
@@ -395,7 +399,7 @@ fn first_credentials(
     mfa_code: Option<String>,
     rt: &tokio::runtime::Runtime,
 ) -> Result<(Chain, Credentials), CliError> {
-    let plan = super::resolve(ctx, set, &Flags { profile, region: None })?;
+    let plan = super::keychain::materialize(ctx, set, super::resolve(ctx, set, &Flags { profile, region: None })?)?;
     let exec = ExecContext::new(
         ctx.home_dir()?.to_path_buf(),
         format!("tobira-{}", ctx.now.as_second()),
@@ -404,7 +408,7 @@ fn first_credentials(
     );
     let chain = Chain { plan, exec };
     let first = rt.block_on(async {
-        let mut mfa = TerminalMfa { given: mfa_code };
+        let mut mfa = TerminalMfa::new(mfa_code);
         prepare_mfa_sessions(&chain.plan, &chain.exec, &mut mfa)
             .await
             .map_err(|e| auth_error(e, &sso_chosen(&chain.plan)))?;
