@@ -54,4 +54,13 @@ impl<P: tobira_auth::creds::MfaPrompt> tobira_auth::creds::MfaPrompt for Paused<
         let prompt = &mut self.prompt;
         self.spinner.suspend(|| prompt.code(serial))
     }
+
+    fn can_ask(&self) -> bool {
+        self.prompt.can_ask()
+    }
+
+    fn retry(&mut self, serial: &str, refusal: &tobira_auth::mfa_codes::MfaRefusal, attempt: u32) -> bool {
+        let prompt = &mut self.prompt;
+        self.spinner.suspend(|| prompt.retry(serial, refusal, attempt))
+    }
 }
