@@ -76,6 +76,9 @@ enum Command {
         /// The MFA code, with --credentials, when the profile needs one (else asked on the terminal)
         #[arg(long, value_name = "CODE", requires = "credentials")]
         mfa_code: Option<String>,
+        /// Only print the profile names, one a line, recent picks first (the function's completion)
+        #[arg(long, conflicts_with_all = ["name", "credentials"])]
+        names: bool,
     },
     /// List every profile with its kind (sso, sso-legacy, assume-role, static, static+mfa, process, web-identity, login)
     #[command(after_help = "Examples:\n  tobira profiles\n  tobira profiles --json | jq -r '.[].name'")]
@@ -498,9 +501,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>, ctx: &Context) -> ExitCode 
     let result = match cli.command {
         Command::Profiles { json } => commands::profiles::run(ctx, &cli.global.profile, json, &mut out),
         Command::ShellInit { shell, name } => commands::shell::init(shell, &name, &mut out),
-        Command::Switch { name, shell, credentials, mfa_code } => {
-            let args =
-                commands::shell::SwitchArgs { profile: name.or(cli.global.profile), shell, credentials, mfa_code };
+        Command::Switch { name, shell, credentials, mfa_code, names } => {
+            let profile = name.or(cli.global.profile);
+            let args = commands::shell::SwitchArgs { profile, shell, credentials, mfa_code, names };
             commands::shell::switch(ctx, args, &mut out)
         }
         Command::Profile { command: ProfileCommand::Show { name, json } } => {

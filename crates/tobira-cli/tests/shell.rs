@@ -96,11 +96,14 @@ fn session(shell: &str, setup: &[&str], init: &str, argv: &[&str]) {
         // The same shell now has the profile and its region.
         ("send", "echo \"now:$AWS_PROFILE:$AWS_REGION:$AWS_DEFAULT_REGION.\"\n".into()),
         ("expect", "now:prod-admin:us-east-2:us-east-2.".into()),
-        // By name, and the completion of a profile name (Tab) for tobira's flags.
-        ("send", "tsw staging-reader\n".into()),
+        // By name, completed with Tab (the function's own completion).
+        ("send", "tsw stagi\t".into()),
+        ("expect", "tsw staging-reader".into()),
+        ("send", "\n".into()),
         ("expect", "AWS_PROFILE=staging-reader (region ap-south-1)".into()),
         ("send", "echo \"then:$AWS_PROFILE.\"\n".into()),
         ("expect", "then:staging-reader.".into()),
+        // A profile name for tobira's flags (clap_complete, answered by tobira).
         ("send", "tobira profile show --profile prod-a\t".into()),
         ("expect", "--profile prod-admin".into()),
         ("send", "\x15".into()),
@@ -203,6 +206,10 @@ fn switch_prints_lines_for_each_shell_and_never_keys_unless_asked() {
     let r = tobira(&["switch", "--shell", "zsh"]);
     assert_eq!(r.code, Some(2));
     assert!(r.stderr.contains("no profile given, and no terminal to pick one on"), "{}", r.stderr);
+    // The function's completion: the names, recent picks first.
+    t.write(&t.aws_dir().join("tobira/recent-profiles"), "gone\nbare\n");
+    let r = tobira(&["switch", "--names"]);
+    assert_eq!((r.code, r.stdout.as_str()), (Some(0), "bare\ndev\n"));
     let r = tobira(&["shell-init", "bash", "--name", "a b"]);
     assert_eq!(r.code, Some(2));
     assert!(r.stderr.contains("a shell function's name is letters"), "{}", r.stderr);

@@ -76,19 +76,38 @@ pub fn init(shell: Shell, function: &str, out: &mut dyn Write) -> Result<(), Cli
     let mut text = match shell {
         Shell::Bash | Shell::Zsh => format!(
             "# tobira: `{function} [PROFILE]` makes an AWS profile current in this shell (docs/shell.md)\n\
-             {function}() {{\n  local __tobira_lines\n  __tobira_lines=\"$({bin} switch --shell {sh} \"$@\")\" || return\n  eval \"$__tobira_lines\"\n}}\n",
-            sh = shell.name()
+             {function}() {{\n  local __tobira_lines\n  __tobira_lines=\"$({bin} switch --shell {sh} \"$@\")\" || return\n  eval \"$__tobira_lines\"\n}}\n{names}",
+            sh = shell.name(),
+            names = if shell == Shell::Bash {
+                format!(
+                    "_tobira_{id}() {{\n  local IFS=$'\\n'\n  COMPREPLY=($(compgen -W \"$({bin} switch --names 2>/dev/null)\" -- \"${{COMP_WORDS[COMP_CWORD]}}\"))\n}}\n\
+                     complete -F _tobira_{id} {function}\n",
+                    id = function.replace('-', "_")
+                )
+            } else {
+                format!(
+                    "_tobira_{id}() {{\n  local -a names\n  names=(${{(f)\"$({bin} switch --names 2>/dev/null)\"}})\n  compadd -a names\n}}\n\
+                     (( $+functions[compdef] )) && compdef _tobira_{id} {function}\n",
+                    id = function.replace('-', "_")
+                )
+            }
         ),
         Shell::Fish => format!(
             "# tobira: `{function} [PROFILE]` makes an AWS profile current in this shell (docs/shell.md)\n\
              function {function} --description 'Make an AWS profile current in this shell (tobira)'\n    \
              set -l __tobira_lines ({bin} switch --shell fish $argv); or return $status\n    \
-             printf '%s\\n' $__tobira_lines | source\nend\n"
+             printf '%s\\n' $__tobira_lines | source\nend\n\
+             function __tobira_{id}_names\n    {bin} switch --names 2>/dev/null\nend\n\
+             complete -c {function} -f -a '(__tobira_{id}_names)'\n",
+            id = function.replace('-', "_")
         ),
         Shell::Powershell => format!(
             "# tobira: `{function} [PROFILE]` makes an AWS profile current in this shell (docs/shell.md)\n\
              function {function} {{\n    $__tobira_lines = & {bin} switch --shell powershell @args\n    \
-             if ($LASTEXITCODE -ne 0) {{ return }}\n    Invoke-Expression ($__tobira_lines -join \"`n\")\n}}\n"
+             if ($LASTEXITCODE -ne 0) {{ return }}\n    Invoke-Expression ($__tobira_lines -join \"`n\")\n}}\n\
+             Register-ArgumentCompleter -CommandName {function} -ScriptBlock {{\n    param($commandName, $parameterName, $wordToComplete)\n    \
+             & {bin} switch --names 2>$null | Where-Object {{ $_ -like \"$wordToComplete*\" }} | ForEach-Object {{\n        \
+             [System.Management.Automation.CompletionResult]::new($_, $_, 'ParameterValue', $_)\n    }}\n}}\n"
         ),
     };
     let mut completions = Vec::new();
@@ -131,6 +150,8 @@ pub struct SwitchArgs {
     pub shell: Shell,
     pub credentials: bool,
     pub mfa_code: Option<String>,
+    /// Only list the profile names (for the function's completion).
+    pub names: bool,
 }
 
 /// The variables that would override the profile, removed when switching.
@@ -140,6 +161,11 @@ const KEYS: [&str; 3] = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESS
 pub fn switch(ctx: &Context, args: SwitchArgs, out: &mut dyn Write) -> Result<(), CliError> {
     let set = ctx.load_profiles()?;
     let names: Vec<String> = set.profiles().iter().map(|p| p.name.clone()).collect();
+    if args.names {
+        // For the function's completion: recent picks first, then the rest.
+        let recent = recent_file(ctx).as_deref().map(read_recent).unwrap_or_default();
+        return emit(out, &ordered(&names, &recent).iter().map(|n| format!("{n}\n")).collect::<String>());
+    }
     if names.is_empty() {
         return Err(CliError::new(
             Kind::ProfileNotFound,
@@ -229,10 +255,7 @@ fn pick(set: &tobira_config::ProfileSet, names: &[String], recent: &[String]) ->
             "give the profile's name, e.g. `tobira switch dev --shell bash`, or run the shell function at a terminal",
         ));
     }
-    let known: std::collections::HashSet<&str> = names.iter().map(String::as_str).collect();
-    let mut order: Vec<&str> = recent.iter().map(String::as_str).filter(|n| known.contains(n)).collect();
-    let first: std::collections::HashSet<&str> = order.iter().copied().collect();
-    order.extend(names.iter().map(String::as_str).filter(|n| !first.contains(n)));
+    let order = ordered(names, recent);
     let width = order.iter().map(|n| n.chars().count()).max().unwrap_or(0).min(48);
     let items: Vec<Item> = order
         .into_iter()
@@ -255,6 +278,15 @@ fn pick(set: &tobira_config::ProfileSet, names: &[String], recent: &[String]) ->
                 .hint("give the profile's name instead, e.g. `tsw dev`"),
         })?;
     Ok(answer.name)
+}
+
+/// The profile names, the recent picks that still exist first.
+fn ordered<'a>(names: &'a [String], recent: &'a [String]) -> Vec<&'a str> {
+    let known: std::collections::HashSet<&str> = names.iter().map(String::as_str).collect();
+    let mut order: Vec<&str> = recent.iter().map(String::as_str).filter(|n| known.contains(n)).collect();
+    let first: std::collections::HashSet<&str> = order.iter().copied().collect();
+    order.extend(names.iter().map(String::as_str).filter(|n| !first.contains(n)));
+    order
 }
 
 /// How many recent picks are kept.
