@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use clap_complete::engine::ArgValueCandidates;
 use tobira_config::files::Paths;
 use tobira_config::{Env, FileKind, LoadError, ProfileSet};
 
@@ -33,7 +34,7 @@ struct Cli {
 #[derive(Debug, Args)]
 struct GlobalArgs {
     /// Profile to use (else $AWS_PROFILE, $AWS_DEFAULT_PROFILE, then `default`)
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", add = ArgValueCandidates::new(commands::shell::profile_candidates))]
     profile: Option<String>,
     /// Region for AWS calls (else $AWS_REGION, $AWS_DEFAULT_REGION, then the profile's `region`)
     #[arg(long, global = true, value_name = "REGION")]
@@ -45,6 +46,40 @@ struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Print a shell function that makes a profile current in this shell (`tsw [PROFILE]`: a picker without a name), and completions for every command
+    #[command(
+        after_help = "Examples, in ~/.bashrc, ~/.zshrc, config.fish or $PROFILE:\n  eval \"$(tobira shell-init bash)\"\n  eval \"$(tobira shell-init zsh)\"\n  tobira shell-init fish | source\n  tobira shell-init powershell | Out-String | Invoke-Expression\nThen: `tsw` (pick), `tsw dev`, `tsw dev --credentials` (keys too)"
+    )]
+    ShellInit {
+        /// The shell to write for
+        #[arg(value_enum)]
+        shell: commands::shell::Shell,
+        /// The function's name
+        #[arg(long, value_name = "FUNCTION", default_value = commands::shell::DEFAULT_FUNCTION)]
+        name: String,
+    },
+    /// Print the lines that make a profile current in a shell (what the `shell-init` function evaluates)
+    #[command(
+        hide = true,
+        after_help = "Examples (the shell-init function runs these):\n  eval \"$(tobira switch dev --shell bash)\"\n  eval \"$(tobira switch --shell zsh)\"      (pick on the terminal)"
+    )]
+    Switch {
+        /// The profile (none: pick one on the terminal, recently used first)
+        #[arg(add = ArgValueCandidates::new(commands::shell::profile_candidates))]
+        name: Option<String>,
+        /// The shell the lines are for
+        #[arg(long, value_enum, default_value = "bash")]
+        shell: commands::shell::Shell,
+        /// Also put the profile's credentials (keys) in the environment, for tools that cannot read profiles
+        #[arg(long)]
+        credentials: bool,
+        /// The MFA code, with --credentials, when the profile needs one (else asked on the terminal)
+        #[arg(long, value_name = "CODE", requires = "credentials")]
+        mfa_code: Option<String>,
+        /// Only print the profile names, one a line, recent picks first (the function's completion)
+        #[arg(long, conflicts_with_all = ["name", "credentials"])]
+        names: bool,
+    },
     /// List every profile with its kind (sso, sso-legacy, assume-role, static, static+mfa, process, web-identity, login)
     #[command(after_help = "Examples:\n  tobira profiles\n  tobira profiles --json | jq -r '.[].name'")]
     Profiles {
@@ -79,7 +114,7 @@ enum Command {
         mfa_code: Option<String>,
         /// With --account-id and --role-name: that role of this sso-session, without a profile
         /// (the form `tobira configure populate --form credential-process` writes)
-        #[arg(long, value_name = "NAME", requires_all = ["account_id", "role_name"], conflicts_with = "mfa_code")]
+        #[arg(long, value_name = "NAME", add = ArgValueCandidates::new(commands::shell::sso_session_candidates), requires_all = ["account_id", "role_name"], conflicts_with = "mfa_code")]
         sso_session: Option<String>,
         /// The account of the role (with --sso-session)
         #[arg(long, value_name = "ID", requires = "sso_session")]
@@ -141,7 +176,7 @@ enum Command {
     )]
     Login {
         /// The [sso-session] to sign in to (else the profile's)
-        #[arg(long, value_name = "NAME")]
+        #[arg(long, value_name = "NAME", add = ArgValueCandidates::new(commands::shell::sso_session_candidates))]
         sso_session: Option<String>,
         /// Use the device code flow: a URL and a code to confirm, on any device
         #[arg(long)]
@@ -163,7 +198,7 @@ enum Command {
     #[command(after_help = "Examples:\n  tobira logout --sso-session corp\n  tobira logout --all")]
     Logout {
         /// The [sso-session] to sign out of (else the profile's)
-        #[arg(long, value_name = "NAME", conflicts_with = "all")]
+        #[arg(long, value_name = "NAME", add = ArgValueCandidates::new(commands::shell::sso_session_candidates), conflicts_with = "all")]
         sso_session: Option<String>,
         /// Every cached SSO login, SSO role credential and console sign-in
         #[arg(long)]
@@ -210,10 +245,10 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum KeychainCommand {
     /// Move the profile's secret access key from the files into the OS keychain (stored, read back, then removed from the file)
-    #[command(after_help = "Example:\n  tobira keychain import --profile bob")]
+    #[command(after_help = "Example:\n  tobira keychain import --profile ci")]
     Import,
     /// Move the profile's secret access key from the OS keychain back into ~/.aws/credentials
-    #[command(after_help = "Example:\n  tobira keychain export --profile bob")]
+    #[command(after_help = "Example:\n  tobira keychain export --profile ci")]
     Export,
 }
 
@@ -247,7 +282,7 @@ enum ConfigureCommand {
     },
     /// Create or update an IAM user's profile: access key (the secret typed without echo or read from stdin), MFA device, region
     #[command(
-        after_help = "Examples:\n  tobira configure iam-user --profile bob\n  printf '%s\\n' \"$SECRET\" | tobira configure iam-user --profile bob --access-key-id AKIA... --secret-access-key-stdin --keychain"
+        after_help = "Examples:\n  tobira configure iam-user\n  printf %s \"$SECRET\" | tobira configure iam-user --profile-name ci --access-key-id AKIA... --secret-access-key-stdin"
     )]
     IamUser {
         #[command(flatten)]
@@ -255,7 +290,7 @@ enum ConfigureCommand {
     },
     /// Create or update a profile that switches to a role: role ARN, source profile, MFA device, external id, duration, session name
     #[command(
-        after_help = "Example:\n  tobira configure role --profile ops --role-arn arn:aws:iam::123456789012:role/Ops --source-profile bob"
+        after_help = "Examples:\n  tobira configure role\n  tobira configure role --profile-name admin --role-arn arn:aws:iam::123456789012:role/Admin --source-profile ci"
     )]
     Role {
         #[command(flatten)]
@@ -271,7 +306,7 @@ enum SsoCommand {
     )]
     Accounts {
         /// The [sso-session] whose sign-in to use (else the profile's)
-        #[arg(long, value_name = "NAME")]
+        #[arg(long, value_name = "NAME", add = ArgValueCandidates::new(commands::shell::sso_session_candidates))]
         sso_session: Option<String>,
         /// Print JSON instead of a table
         #[arg(long)]
@@ -283,7 +318,7 @@ enum SsoCommand {
     )]
     Roles {
         /// The [sso-session] whose sign-in to use (else the profile's)
-        #[arg(long, value_name = "NAME")]
+        #[arg(long, value_name = "NAME", add = ArgValueCandidates::new(commands::shell::sso_session_candidates))]
         sso_session: Option<String>,
         /// Only this account (12 digits)
         #[arg(long, value_name = "ID")]
@@ -300,6 +335,7 @@ enum ProfileCommand {
     #[command(after_help = "Examples:\n  tobira profile show dev\n  AWS_PROFILE=dev tobira profile show --json")]
     Show {
         /// Profile name (else --profile, $AWS_PROFILE, $AWS_DEFAULT_PROFILE, `default`)
+        #[arg(add = ArgValueCandidates::new(commands::shell::profile_candidates))]
         name: Option<String>,
         /// Print JSON instead of text
         #[arg(long)]
@@ -435,6 +471,8 @@ impl Context {
 
 /// Entry point used by `main`.
 pub fn main() -> ExitCode {
+    // `COMPLETE=<shell> tobira …`: the completions (`tobira shell-init`), then exit.
+    clap_complete::CompleteEnv::with_factory(<Cli as clap::CommandFactory>::command).complete();
     run(std::env::args_os(), &Context::from_process())
 }
 
@@ -462,6 +500,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>, ctx: &Context) -> ExitCode 
     let mut out = io::stdout().lock();
     let result = match cli.command {
         Command::Profiles { json } => commands::profiles::run(ctx, &cli.global.profile, json, &mut out),
+        Command::ShellInit { shell, name } => commands::shell::init(shell, &name, &mut out),
+        Command::Switch { name, shell, credentials, mfa_code, names } => {
+            let profile = name.or(cli.global.profile);
+            let args = commands::shell::SwitchArgs { profile, shell, credentials, mfa_code, names };
+            commands::shell::switch(ctx, args, &mut out)
+        }
         Command::Profile { command: ProfileCommand::Show { name, json } } => {
             commands::profile_show::run(ctx, name.or(cli.global.profile), cli.global.region, json, &mut out)
         }
@@ -589,6 +633,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>, ctx: &Context) -> ExitCode 
 fn command_name(c: &Command) -> &'static str {
     match c {
         Command::Profiles { .. } => "profiles",
+        Command::ShellInit { .. } => "shell-init",
+        Command::Switch { .. } => "switch",
         Command::Profile { .. } => "profile show",
         Command::Export { .. } => "export",
         Command::CredentialProcess { .. } => "credential-process",

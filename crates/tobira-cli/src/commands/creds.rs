@@ -264,7 +264,7 @@ pub fn credential_process(
 /// come from the cache. `None` — a cache miss, any error, a file the
 /// shortcut cannot read exactly — and the caller goes the full way, which
 /// parses both files whole and reports every error as the AWS CLI would.
-fn cache_hit(ctx: &Context, profile: &Option<String>) -> Option<(Plan, Credentials)> {
+pub(crate) fn cache_hit(ctx: &Context, profile: &Option<String>) -> Option<(Plan, Credentials)> {
     let flags = Flags { profile: profile.clone(), region: None };
     let (name, _) = tobira_config::resolve::select_profile(&flags, &ctx.env);
     let set = ctx.profiles_for(&name.value)?;

@@ -11,6 +11,7 @@ pub mod profile_show;
 pub mod profiles;
 pub mod server;
 pub mod sessions;
+pub mod shell;
 pub mod sso;
 pub mod target;
 
