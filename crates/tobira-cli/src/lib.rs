@@ -225,8 +225,10 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum KeychainCommand {
     /// Move the profile's secret access key from the files into the OS keychain (stored, read back, then removed from the file)
+    #[command(after_help = "Example:\n  tobira keychain import --profile bob")]
     Import,
     /// Move the profile's secret access key from the OS keychain back into ~/.aws/credentials
+    #[command(after_help = "Example:\n  tobira keychain export --profile bob")]
     Export,
 }
 
@@ -259,11 +261,17 @@ enum ConfigureCommand {
         args: commands::populate::PopulateArgs,
     },
     /// Create or update an IAM user's profile: access key (the secret typed without echo or read from stdin), MFA device, region
+    #[command(
+        after_help = "Examples:\n  tobira configure iam-user\n  printf '%s' \"$SECRET\" | tobira configure iam-user --profile-name bob --access-key-id AKIAIOSFODNN7EXAMPLE --secret-access-key-stdin --default-region eu-west-1"
+    )]
     IamUser {
         #[command(flatten)]
         answers: commands::iam::UserAnswers,
     },
     /// Create or update a profile that switches to a role: role ARN, source profile, MFA device, external id, duration, session name
+    #[command(
+        after_help = "Examples:\n  tobira configure role\n  tobira configure role --profile-name ops --role-arn arn:aws:iam::123456789012:role/Ops --source-profile bob"
+    )]
     Role {
         #[command(flatten)]
         answers: commands::iam::RoleAnswers,

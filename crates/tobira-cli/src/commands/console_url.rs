@@ -88,6 +88,6 @@ fn long_term(profile: &str) -> CliError {
         format!("profile `{profile}` has long-term IAM user keys, which cannot sign in to the AWS console"),
     )
     .hint(format!(
-        "AWS opens the console only for temporary credentials of a role session. Make a profile that assumes a role with these keys (`tobira configure role --profile {profile}`, then `tobira console --profile <that profile>`), use an IAM Identity Center profile, or get federated-user credentials with STS GetFederationToken; otherwise sign in to the console with the IAM user's password"
+        "AWS opens the console only for temporary credentials of a role session. Make a profile that assumes a role with these keys (`tobira configure role --source-profile {profile}`, then `tobira console --profile <that profile>`), use an IAM Identity Center profile, or get federated-user credentials with STS GetFederationToken; otherwise sign in to the console with the IAM user's password"
     ))
 }
