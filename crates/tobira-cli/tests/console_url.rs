@@ -120,3 +120,19 @@ async fn long_term_keys_bad_services_and_an_unreachable_endpoint_explain_themsel
     assert!(r.stderr.contains("127.0.0.1:1"), "{}", r.stderr);
     assert!(r.stdout.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn credentials_the_endpoint_refuses_are_explained() {
+    let (s, t) = setup().await;
+    // Cached role credentials, fresh by this machine's clock, that tobira-idc
+    // (its clock a day ahead) holds expired: the endpoint's reason is shown.
+    let r = tobira(&t, &["whoami", "--profile", "dev"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    s.idc.clock().advance(std::time::Duration::from_secs(24 * 3600));
+    let r = tobira(&t, &["console", "--profile", "dev", "--print"]);
+    assert_eq!(r.code, Some(8), "{r:?}");
+    assert!(r.stderr.contains("refused the credentials of profile `dev` (HTTP 400)"), "{}", r.stderr);
+    assert!(r.stderr.contains("expired"), "{}", r.stderr);
+    assert!(r.stderr.contains("tobira login --profile dev"), "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+}
