@@ -28,6 +28,7 @@ pub(crate) async fn get(State(idc): State<Idc>, headers: HeaderMap) -> Response 
     let destination = grant.destination.as_deref().unwrap_or("https://console.aws.amazon.com/");
     let linkable = destination.starts_with("https://") || destination.starts_with("http://");
     let body = html! {
+        style { "dl dt{font-weight:600;margin-top:10px}dl dd{margin:2px 0 0;overflow-wrap:anywhere;word-break:break-all}" }
         p id="result" { "You are signed in to the AWS Management Console (emulated by tobira-idc)." }
         dl {
             dt { "Account" } dd id="account" { (grant.account_id) }
