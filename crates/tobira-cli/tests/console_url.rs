@@ -81,6 +81,7 @@ async fn sso_and_assumed_role_profiles_open_the_console_as_their_role() {
         ),
         "{url}"
     );
+    assert!(url.contains("&Issuer=https%3A%2F%2Fd-1234567890.awsapps.com%2Fstart&"), "the start URL: {url}");
     assert!(!url.contains("sessionKey") && !url.contains("IQoJ"), "no credentials in the URL: {url}");
     let (status, page) = open(url).await;
     assert_eq!(status, 200, "{page}");

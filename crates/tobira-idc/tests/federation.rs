@@ -200,3 +200,16 @@ async fn the_destination_is_shown_not_followed() {
         assert!(!page.contains("href=\"javascript:"), "{page}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_of_a_revoked_sign_in_are_refused() {
+    let s = demo().await;
+    let rc = alice_role(&s).await;
+    let session = session_json(rc.access_key_id().unwrap(), rc.secret_access_key().unwrap(), rc.session_token());
+    let (status, _) = signin_token(&s.url, &session, None).await;
+    assert_eq!(status, 200);
+    assert!(s.idc.revoke_user_sessions("alice").unwrap() >= 1);
+    let (status, body) = signin_token(&s.url, &session, None).await;
+    assert_eq!(status, 400);
+    assert!(body.contains("revoked"), "{body}");
+}

@@ -13,6 +13,7 @@ use std::io::Write;
 
 use tobira_auth::AuthError;
 use tobira_auth::federation::{self, FederationError};
+use tobira_config::Step;
 
 use super::creds::credentials;
 use super::runtime;
@@ -64,7 +65,13 @@ pub fn run(ctx: &Context, args: ConsoleArgs, out: &mut dyn Write) -> Result<(), 
             return Err(login_error(ctx, AuthError::Network { call, failure }, &sso_chosen(&plan)));
         }
     };
-    let url = federation::login_url(&base, "tobira", &destination, &token);
+    // Where the console sends the user when the session ends: the start URL
+    // for IAM Identity Center (as aws-sso-cli and aws-sso-util do), else a name.
+    let issuer = match plan.steps.first() {
+        Some(Step::Sso(role)) => role.start_url.value.clone(),
+        _ => "tobira".to_string(),
+    };
+    let url = federation::login_url(&base, &issuer, &destination, &token);
     if args.print {
         // The URL is a bearer credential for one console sign-in within 15
         // minutes: it is printed only when asked for.
