@@ -63,7 +63,7 @@ pub(crate) enum FederationError {
     )]
     LongTerm,
     #[error(
-        "these are GetSessionToken credentials of an IAM user, which cannot sign in to the console; use role credentials instead"
+        "these credentials act as an IAM user (GetSessionToken, aws login), not a role session, and cannot sign in to the console; use role credentials instead"
     )]
     NotRoleSession,
     #[error("the credentials are not valid: unknown access key, or a session token or secret key that does not match")]
