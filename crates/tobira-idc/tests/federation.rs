@@ -213,3 +213,31 @@ async fn credentials_of_a_revoked_sign_in_are_refused() {
     assert_eq!(status, 400);
     assert!(body.contains("revoked"), "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_session_ends_with_the_credentials_and_old_parameters_are_ignored() {
+    let s = demo().await;
+    let token = device_login(&s, "alice").await;
+    // ReadOnly lasts one hour: a 12-hour SessionDuration is cut to it.
+    let rc = role_credentials(&s.url, &token, "111111111111", "ReadOnly").await;
+    let session = session_json(rc.access_key_id().unwrap(), rc.secret_access_key().unwrap(), rc.session_token());
+    let path = format!(
+        "/federation?{}",
+        q(&[
+            ("SessionType", "json"),
+            ("DurationSeconds", "99"),
+            ("SessionDuration", "43200"),
+            ("Session", &session),
+            ("Action", "getSigninToken")
+        ])
+    );
+    let (status, _, body) = get(&s.url, &path).await;
+    assert_eq!(status, 200, "{body}");
+    let mut b = Browser::new(&s.url);
+    let (status, _, _) = b.get(&login_path(&token_of(&body), "https://console.aws.amazon.com/")).await;
+    assert_eq!(status, 302);
+    let (_, _, page) = b.get("/console").await;
+    let expires = page.split("id=\"expires\">").nth(1).and_then(|r| r.split('<').next()).unwrap();
+    let expires: i64 = expires.parse::<jiff::Timestamp>().unwrap().as_second();
+    assert_eq!(expires, rc.expiration() / 1000, "the credentials' expiry, not 12 hours");
+}
