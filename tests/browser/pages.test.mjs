@@ -449,3 +449,33 @@ test("aws login: console sign-in page, loopback redirect, DPoP token exchange, c
   assert.equal(who.arn, "arn:aws:iam::123456789012:user/bob");
   await ctx.close();
 });
+
+// `tobira console --print`: alice's SSO role session becomes a sign-in URL
+// from the federation endpoint; Chromium opens it, lands on the console page
+// with the right account and role, and the URL does not sign in twice.
+test("tobira console --print: the sign-in URL lands on the console page as the profile's role", async () => {
+  const server = await startIdc(["--auto-approve", "alice"]);
+  mkdirSync(join(server.dir, ".aws"), { recursive: true });
+  writeFileSync(join(server.dir, ".aws", "config"), [
+    "[profile dev]", "sso_session = corp", "sso_account_id = 222222222222", "sso_role_name = FullAccess", "region = eu-west-1",
+    "[sso-session corp]", "sso_start_url = https://d-1234567890.awsapps.com/start", "sso_region = us-east-1",
+    "sso_registration_scopes = sso:account:access", ""].join("\n"));
+  const env = { PATH: process.env.PATH, HOME: server.dir, AWS_EC2_METADATA_DISABLED: "true", AWS_ENDPOINT_URL: server.url };
+  execFileSync(tobiraBin, ["login", "--sso-session", "corp", "--use-device-code", "--no-browser"], { env });
+  const url = execFileSync(tobiraBin, ["console", "--profile", "dev", "--print"], { env }).toString().trim();
+  assert.ok(url.startsWith(`${server.url}/federation?Action=login&`), url);
+  const ctx = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const page = await ctx.newPage();
+  await page.goto(url);
+  assert.equal(new URL(page.url()).pathname, "/console");
+  assert.equal((await page.textContent("#account")).trim(), "222222222222");
+  assert.match(await page.textContent("#role"), /^AWSReservedSSO_FullAccess_[0-9a-f]{16}$/);
+  assert.match(await page.textContent("#arn"), /assumed-role\/AWSReservedSSO_FullAccess_[0-9a-f]{16}\/alice$/);
+  assert.match(await page.textContent("#destination"), /^https:\/\/eu-west-1\.console\.aws\.amazon\.com\/console\/home\?region=eu-west-1$/);
+  await page.screenshot({ path: join(shots, "23-tobira-console-landing.png"), fullPage: true });
+  const again = await page.goto(url);
+  assert.equal(again.status(), 400);
+  assert.match(await page.textContent("body"), /already used/);
+  await ctx.close();
+  server.child.kill();
+});

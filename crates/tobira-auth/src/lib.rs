@@ -17,6 +17,7 @@ pub mod creds;
 pub mod device;
 pub mod dpop;
 mod failure;
+pub mod federation;
 pub mod mfa_codes;
 mod pkce;
 pub mod portal;

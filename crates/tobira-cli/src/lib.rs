@@ -165,6 +165,21 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Open the AWS Management Console as the profile's role session (a sign-in URL from the Sign-In federation endpoint; AWS_ENDPOINT_URL_SIGNIN moves it)
+    #[command(
+        after_help = "Examples:\n  tobira console --profile dev\n  tobira console --profile dev --service s3 --region eu-west-1\n  tobira console --profile dev --print   (the URL signs in once within 15 minutes: keep it private)"
+    )]
+    Console {
+        /// The console service to land on, as in its address (s3, ec2, iam); else the console home
+        #[arg(long, value_name = "SERVICE")]
+        service: Option<String>,
+        /// Print the sign-in URL instead of opening a browser
+        #[arg(long)]
+        print: bool,
+        /// The MFA code, when the profile needs one (else asked on the terminal)
+        #[arg(long, value_name = "CODE")]
+        mfa_code: Option<String>,
+    },
     /// Set up IAM Identity Center profiles and sessions
     Configure {
         #[command(subcommand)]
@@ -603,6 +618,16 @@ pub fn run(args: impl IntoIterator<Item = OsString>, ctx: &Context) -> ExitCode 
         Command::Whoami { mfa_code, json } => {
             commands::creds::whoami(ctx, cli.global.profile, mfa_code, json, &mut out)
         }
+        Command::Console { service, print, mfa_code } => {
+            let args = commands::console_url::ConsoleArgs {
+                profile: cli.global.profile,
+                region: cli.global.region,
+                service,
+                print,
+                mfa_code,
+            };
+            commands::console_url::run(ctx, args, &mut out)
+        }
         Command::Configure { command: ConfigureCommand::Sso { answers, profile } } => {
             commands::configure::sso(ctx, cli.global.profile, answers, profile, &mut out)
         }
@@ -640,6 +665,7 @@ fn command_name(c: &Command) -> &'static str {
         Command::CredentialProcess { .. } => "credential-process",
         Command::Exec { .. } => "exec",
         Command::Whoami { .. } => "whoami",
+        Command::Console { .. } => "console",
         Command::Configure { command: ConfigureCommand::Sso { .. } } => "configure sso",
         Command::Configure { command: ConfigureCommand::SsoSession { .. } } => "configure sso-session",
         Command::Configure { command: ConfigureCommand::Populate { .. } } => "configure populate",

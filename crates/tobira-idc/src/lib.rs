@@ -14,6 +14,7 @@ mod admin_api;
 mod app;
 mod aws_admin;
 pub mod domain;
+mod federation;
 mod middleware;
 mod oidc;
 mod pages;

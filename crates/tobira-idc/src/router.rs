@@ -12,7 +12,7 @@ use axum::routing::{MethodRouter, get, post};
 use crate::Idc;
 use crate::middleware::{self, Route};
 use crate::wire::Protocol;
-use crate::{admin_api, aws_admin, oidc, pages, portal, signin, sts};
+use crate::{admin_api, aws_admin, federation, oidc, pages, portal, signin, sts};
 
 /// Operations counted (and open to injected faults): these, and every
 /// operation of the SSO Admin and Identity Store APIs.
@@ -83,6 +83,9 @@ pub(crate) fn build(idc: &Idc) -> Router {
         .route("/v1/token", api(idc, post(signin::create_token), Some("CreateOAuth2Token"), json, false))
         .route("/v1/authorize", get(pages::console::get).post(pages::console::post))
         .route("/v1/sessions/confirmation", get(pages::console::confirmation))
+        // Sign-In federation endpoint (console sign-in from temporary credentials)
+        .route("/federation", get(federation::handle).post(federation::handle))
+        .route("/console", get(pages::federation::get))
         // Pages
         .route("/authorize", api(idc, get(pages::authorize::get), Some("Authorize"), json, false))
         .route("/authorize/decision", post(pages::authorize::post_decision))

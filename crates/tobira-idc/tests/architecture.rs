@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-const PROTOCOLS: &[&str] = &["oidc", "portal", "sts", "aws_admin", "signin", "admin_api", "pages"];
+const PROTOCOLS: &[&str] = &["oidc", "portal", "sts", "aws_admin", "signin", "admin_api", "pages", "federation"];
 
 fn sources(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();

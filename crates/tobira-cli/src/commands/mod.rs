@@ -1,6 +1,7 @@
 pub mod cached;
 pub mod configure;
 pub mod console;
+pub mod console_url;
 pub mod creds;
 pub mod doctor;
 pub mod iam;

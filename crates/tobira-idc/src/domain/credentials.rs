@@ -116,6 +116,8 @@ pub(crate) struct Checked {
     pub secret: String,
     /// Long-term keys of an IAM user (no session token).
     pub long_term: bool,
+    /// When temporary credentials expire (none for long-term keys).
+    pub expires_at: Option<i64>,
 }
 
 /// Checks an access key id and the session token presented with it.
@@ -137,7 +139,7 @@ pub(crate) fn check(core: &Core, access_key_id: &str, session_token: Option<&str
             session_id: None,
             source_identity: None,
         };
-        return Ok(Checked { principal, secret: key.secret.clone(), long_term: true });
+        return Ok(Checked { principal, secret: key.secret.clone(), long_term: true, expires_at: None });
     }
     let token = session_token.ok_or(CheckError::Invalid)?;
     let sealed = token
@@ -155,7 +157,7 @@ pub(crate) fn check(core: &Core, access_key_id: &str, session_token: Option<&str
     {
         return Err(CheckError::Expired);
     }
-    Ok(Checked { principal: sealed.p, secret: secret_for(core, token), long_term: false })
+    Ok(Checked { principal: sealed.p, secret: secret_for(core, token), long_term: false, expires_at: Some(sealed.e) })
 }
 
 /// A stable unique id for a principal (`AROA…` for roles, `AIDA…` for users).

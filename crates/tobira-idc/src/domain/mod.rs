@@ -10,6 +10,7 @@ pub mod clock;
 pub(crate) mod console;
 pub(crate) mod credentials;
 pub mod directory;
+pub(crate) mod federation;
 pub(crate) mod grants;
 pub(crate) mod mfa;
 pub(crate) mod model;

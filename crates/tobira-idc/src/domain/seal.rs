@@ -42,6 +42,10 @@ pub(crate) enum Purpose {
     SigninRequest,
     /// Refresh tokens of the Sign-In service.
     SigninRefresh,
+    /// SigninTokens of the federation endpoint (console sign-in).
+    FederationToken,
+    /// The console session cookie a used SigninToken leaves behind.
+    ConsoleSession,
 }
 
 impl Purpose {
@@ -54,6 +58,8 @@ impl Purpose {
             Purpose::PageToken => b"page-token\0",
             Purpose::SigninRequest => b"signin-request\0",
             Purpose::SigninRefresh => b"signin-refresh\0",
+            Purpose::FederationToken => b"federation-token\0",
+            Purpose::ConsoleSession => b"console-session\0",
         }
     }
 }

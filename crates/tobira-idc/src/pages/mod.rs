@@ -9,6 +9,7 @@ pub(crate) mod admin;
 pub(crate) mod authorize;
 pub(crate) mod console;
 pub(crate) mod device;
+pub(crate) mod federation;
 pub(crate) mod portal;
 pub(crate) mod signin;
 
