@@ -725,15 +725,15 @@ mod tests {
 
     #[test]
     fn home_falls_back_to_the_accounts_home_directory() {
-        let c = ctx(&[], Some("/home/alice"));
-        assert_eq!(c.home.as_deref(), Some(Path::new("/home/alice")));
-        assert_eq!(c.paths.config.value, Path::new("/home/alice/.aws/config"));
-        assert_eq!(c.paths.credentials.value, Path::new("/home/alice/.aws/credentials"));
+        let c = ctx(&[], Some("/users/alice"));
+        assert_eq!(c.home.as_deref(), Some(Path::new("/users/alice")));
+        assert_eq!(c.paths.config.value, Path::new("/users/alice/.aws/config"));
+        assert_eq!(c.paths.credentials.value, Path::new("/users/alice/.aws/credentials"));
         assert_eq!(c.display_path(&c.paths.config.value), Path::new("~/.aws/config"));
         // An empty HOME is no home either.
-        assert_eq!(ctx(&[("HOME", "")], Some("/home/alice")).home.as_deref(), Some(Path::new("/home/alice")));
+        assert_eq!(ctx(&[("HOME", "")], Some("/users/alice")).home.as_deref(), Some(Path::new("/users/alice")));
         // HOME, when set, wins.
-        assert_eq!(ctx(&[("HOME", "/tmp/h")], Some("/home/alice")).home.as_deref(), Some(Path::new("/tmp/h")));
+        assert_eq!(ctx(&[("HOME", "/tmp/h")], Some("/users/alice")).home.as_deref(), Some(Path::new("/tmp/h")));
         // Neither: no home, and a message that says how to give one.
         let none = ctx(&[], None);
         assert_eq!(none.home, None);

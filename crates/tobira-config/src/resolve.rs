@@ -872,12 +872,12 @@ mod tests {
     #[test]
     fn login_cache_directory() {
         let env = |pairs: &[(&str, &str)]| Env::from_pairs(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let d = login_cache_dir(&env(&[("HOME", "/home/a")]));
-        assert_eq!((d.value, d.origin), (std::path::PathBuf::from("/home/a/.aws/login/cache"), Origin::Default));
+        let d = login_cache_dir(&env(&[("HOME", "/users/a")]));
+        assert_eq!((d.value, d.origin), (std::path::PathBuf::from("/users/a/.aws/login/cache"), Origin::Default));
         // `$VAR` then `~`, as botocore expands it; empty is unset.
-        let e = env(&[("HOME", "/home/a"), ("X", "~/x"), ("AWS_LOGIN_CACHE_DIRECTORY", "$X/login")]);
-        assert_eq!(login_cache_dir(&e).value, std::path::PathBuf::from("/home/a/x/login"));
-        let e = env(&[("HOME", "/home/a"), ("AWS_LOGIN_CACHE_DIRECTORY", "")]);
+        let e = env(&[("HOME", "/users/a"), ("X", "~/x"), ("AWS_LOGIN_CACHE_DIRECTORY", "$X/login")]);
+        assert_eq!(login_cache_dir(&e).value, std::path::PathBuf::from("/users/a/x/login"));
+        let e = env(&[("HOME", "/users/a"), ("AWS_LOGIN_CACHE_DIRECTORY", "")]);
         assert_eq!(login_cache_dir(&e).origin, Origin::Default);
     }
 
