@@ -3,7 +3,8 @@
 //! and role with arrow keys and type-to-filter); without one nothing is ever
 //! asked, and a missing answer is an error naming its flag.
 
-use std::io::{IsTerminal, Write};
+use super::prompt::{interactive, missing_flag, prompt_error, valid_region};
+use std::io::Write;
 
 use tobira_auth::SsoTarget;
 use tobira_config::{FileKind, Target, edit_file};
@@ -60,20 +61,6 @@ pub struct ProfileAnswers {
 /// Asks in a terminal, never without one.
 struct Asker {
     interactive: bool,
-}
-
-fn missing_flag(flag: &str, what: &str) -> CliError {
-    CliError::new(Kind::Usage, format!("{what} is needed, and tobira does not ask questions without a terminal"))
-        .hint(format!("give it with `{flag}`"))
-}
-
-fn prompt_error(e: inquire::InquireError) -> CliError {
-    match e {
-        inquire::InquireError::OperationCanceled | inquire::InquireError::OperationInterrupted => {
-            CliError::new(Kind::Interrupted, "cancelled; nothing was written")
-        }
-        other => CliError::new(Kind::Internal, format!("cannot prompt: {other}")),
-    }
 }
 
 impl Asker {
@@ -168,14 +155,6 @@ fn valid_url(v: &str) -> Result<(), String> {
     if host.is_empty() || host.contains(char::is_whitespace) { Err("Not a valid Start URL".into()) } else { Ok(()) }
 }
 
-fn valid_region(v: &str) -> Result<(), String> {
-    if v.is_empty() || !v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-        Err(format!("`{v}` is not a region name such as us-east-1"))
-    } else {
-        Ok(())
-    }
-}
-
 fn valid_scopes(v: &str) -> Result<(), String> {
     if v.split(',').any(|s| s.trim().contains(char::is_whitespace)) {
         Err("Scope values must be separated by commas".into())
@@ -191,10 +170,6 @@ fn valid_output(v: &str) -> Result<(), String> {
 
 fn any(_: &str) -> Result<(), String> {
     Ok(())
-}
-
-fn interactive() -> bool {
-    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
 /// The session part of both commands.

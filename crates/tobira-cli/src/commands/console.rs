@@ -3,6 +3,7 @@
 //! one, `--remote` signs in from another device), `tobira logout` of them,
 //! and their rows in `tobira sessions` and `tobira profile show`.
 
+use super::prompt::{interactive, prompt_error};
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 
@@ -132,19 +133,6 @@ pub fn route(
         )));
     }
     Ok(true)
-}
-
-fn interactive() -> bool {
-    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
-}
-
-fn prompt_error(e: inquire::InquireError) -> CliError {
-    match e {
-        inquire::InquireError::OperationCanceled | inquire::InquireError::OperationInterrupted => {
-            CliError::new(Kind::Interrupted, "cancelled; nothing was written")
-        }
-        other => CliError::new(Kind::Internal, format!("cannot prompt: {other}")),
-    }
 }
 
 /// The terminal side of a sign-in: prints to stdout, reads the pasted code

@@ -9,6 +9,7 @@
 //! command-line argument (any user can read the arguments of a running
 //! process): it is typed at the terminal or read from standard input.
 
+use super::prompt::{missing_flag, prompt_error, valid_region};
 use std::io::{IsTerminal, Read, Write};
 
 use tobira_config::{FileKind, ProfileSet, Secret, Target, edit_file};
@@ -79,20 +80,6 @@ pub struct RoleAnswers {
 /// Asks in a terminal, never without one.
 pub(crate) struct Ask {
     pub(crate) interactive: bool,
-}
-
-pub(crate) fn missing_flag(flag: &str, what: &str) -> CliError {
-    CliError::new(Kind::Usage, format!("{what} is needed, and tobira does not ask questions without a terminal"))
-        .hint(format!("give it with `{flag}`"))
-}
-
-fn prompt_error(e: inquire::InquireError) -> CliError {
-    match e {
-        inquire::InquireError::OperationCanceled | inquire::InquireError::OperationInterrupted => {
-            CliError::new(Kind::Interrupted, "cancelled; nothing was written")
-        }
-        other => CliError::new(Kind::Internal, format!("cannot prompt: {other}")),
-    }
 }
 
 /// Prompt feedback goes to the terminal (stderr), never to data output.
@@ -232,14 +219,6 @@ pub(crate) fn valid_key_id(v: &str) -> Result<(), String> {
         );
     }
     Ok(())
-}
-
-pub(crate) fn valid_region(v: &str) -> Result<(), String> {
-    if v.is_empty() || !v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-        Err(format!("`{v}` is not a region name such as us-east-1"))
-    } else {
-        Ok(())
-    }
 }
 
 pub(crate) fn valid_output(v: &str) -> Result<(), String> {

@@ -10,6 +10,7 @@ pub mod logins;
 pub mod populate;
 pub mod profile_show;
 pub mod profiles;
+pub(crate) mod prompt;
 pub mod server;
 pub mod sessions;
 pub mod shell;
