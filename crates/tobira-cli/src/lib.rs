@@ -6,6 +6,7 @@ mod commands;
 mod debug;
 pub(crate) mod error;
 mod progress;
+mod quick_args;
 mod spinner;
 
 use std::ffi::OsString;
@@ -493,7 +494,13 @@ pub fn main() -> ExitCode {
 
 /// Parses arguments, runs the command, prints errors; returns the exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>, ctx: &Context) -> ExitCode {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().collect();
+    // The lines SDKs run on every credential fetch skip building the parser (docs/hot-path.md §2).
+    let parsed = match quick_args::parse(&args) {
+        Some(cli) => Ok(cli),
+        None => Cli::try_parse_from(args),
+    };
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
