@@ -1,8 +1,18 @@
+//! Links `tobira` as a position-dependent executable on Linux with glibc,
+//! as Go links granted, aws-vault and aws-sso-cli: a position-independent
+//! one spends most of a cached `credential-process` call relocating its
+//! own tables (about 100 page faults, docs/hot-path.md §2). Libraries, heap
+//! and stack keep their random addresses. `TOBIRA_PIE=1` at build time
+//! keeps the position-independent link. Static builds (`crt-static`, as
+//! `scripts/build-release` makes) choose their relocation model with rustc
+//! flags instead, so nothing is added to them here.
+
 fn main() {
-    let features = std::env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
-    let gnu_linux = std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux")
-        && std::env::var("CARGO_CFG_TARGET_ENV").as_deref() == Ok("gnu");
-    if gnu_linux && !features.split(',').any(|f| f == "crt-static") {
+    println!("cargo:rerun-if-env-changed=TOBIRA_PIE");
+    let var = |k: &str| std::env::var(k).unwrap_or_default();
+    let gnu_linux = var("CARGO_CFG_TARGET_OS") == "linux" && var("CARGO_CFG_TARGET_ENV") == "gnu";
+    let static_crt = var("CARGO_CFG_TARGET_FEATURE").split(',').any(|f| f == "crt-static");
+    if gnu_linux && !static_crt && var("TOBIRA_PIE") != "1" {
         println!("cargo:rustc-link-arg-bin=tobira=-no-pie");
     }
 }

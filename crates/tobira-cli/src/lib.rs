@@ -443,18 +443,20 @@ impl Context {
     /// ([`ProfileSet::for_profile`]); `None` when the files cannot be read
     /// or the shortcut cannot answer exactly (then use [`Context::load_profiles`]).
     pub fn profiles_for(&self, profile: &str) -> Option<ProfileSet> {
-        let read = |path: &Path| match std::fs::read(path) {
-            Ok(bytes) => Some(Some(bytes)),
+        // Read in pieces, never whole: a config of 100,000 profiles stays
+        // off the heap (docs/hot-path.md §2).
+        let open = |path: &Path| match std::fs::File::open(path) {
+            Ok(file) => Some(Some(file)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Some(None),
             Err(_) => None,
         };
-        let config = read(&self.paths.config.value)?;
-        let credentials = read(&self.paths.credentials.value)?;
-        ProfileSet::for_profile(
+        let config = open(&self.paths.config.value)?;
+        let credentials = open(&self.paths.credentials.value)?;
+        ProfileSet::for_profile_reading(
             &self.display_path(&self.paths.config.value),
-            config.as_deref(),
+            config,
             &self.display_path(&self.paths.credentials.value),
-            credentials.as_deref(),
+            credentials,
             profile,
         )
     }

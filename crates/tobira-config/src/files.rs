@@ -177,6 +177,15 @@ struct ParsedFile {
     blocks: Vec<Block>,
 }
 
+/// Why [`ProfileSet::for_profile_reading`] stopped reading in pieces.
+#[derive(Debug)]
+enum Unusual {
+    /// A read failed: the full reading reports it.
+    Unreadable,
+    /// Not the usual form: read whole instead.
+    Form,
+}
+
 /// The name a config-file header gives to a `prefix` section (`profile`,
 /// `sso-session`, `services`), as [`classify_config_header`] reads it,
 /// without allocating for the usual header with no quotes or backslashes.
@@ -203,10 +212,21 @@ fn second_word<'a>(header: &'a str, prefix: &str) -> Option<std::borrow::Cow<'a,
 
 /// Whether `header` can name `name` at all (a cheap test before
 /// [`second_word`]): without quotes or backslashes, the name is the
-/// header's last word, so the header ends with it.
+/// header's last word, so the header ends with it. With them, the last
+/// word still ends with the name's last character, a closing quote, or a
+/// backslash that escapes a space; anything else is ruled out before the
+/// header is searched for quotes (the hot path asks this of every header).
 fn may_name(header: &str, name: &str) -> bool {
-    header.trim_end_matches([' ', '\t']).ends_with(name)
-        || memchr::memchr3(b'\'', b'"', b'\\', header.as_bytes()).is_some()
+    let trimmed = header.trim_end_matches([' ', '\t']);
+    if trimmed.ends_with(name) {
+        return true;
+    }
+    let last = name.as_bytes().last();
+    let ends = |s: &str| s.as_bytes().last().copied();
+    let possible = matches!(ends(trimmed), Some(b'\'' | b'"' | b'\\'))
+        || ends(trimmed).as_ref() == last
+        || ends(header).as_ref() == last;
+    possible && memchr::memchr3(b'\'', b'"', b'\\', header.as_bytes()).is_some()
 }
 
 /// A block parsed from a piece of its file that starts `lines` lines in.
@@ -327,79 +347,184 @@ impl ProfileSet {
             }
         }
         let (ctext, rtext) = (text(config)?, text(credentials)?);
-        let (cheads, rheads) = (ini::scan_headers(ctext), ini::scan_headers(rtext));
-        if cheads.iter().chain(&rheads).any(|h| h.name == "DEFAULT") {
-            return None;
+        let mut from_config =
+            |want: &mut dyn FnMut(&str) -> bool| Ok::<_, Unusual>(Some(ini::pick_in_text(ctext, want)));
+        let mut from_credentials =
+            |want: &mut dyn FnMut(&str) -> bool| Ok::<_, Unusual>(Some(ini::pick_in_text(rtext, want)));
+        Self::for_profile_picking(config_path, &mut from_config, credentials_path, &mut from_credentials, profile)
+            .ok()
+            .flatten()
+    }
+
+    /// [`ProfileSet::for_profile`] for files read in pieces, each pass from
+    /// the start ([`ini::pick_sections`]): a large config is never held in
+    /// memory whole. A file that is not in the usual form is read whole and
+    /// given to [`ProfileSet::for_profile`], with the same result. `None`
+    /// for every case `for_profile` gives up on, and on a read error (the
+    /// full reading then reports it).
+    pub fn for_profile_reading<C, K>(
+        config_path: &Path,
+        config: Option<C>,
+        credentials_path: &Path,
+        credentials: Option<K>,
+        profile: &str,
+    ) -> Option<ProfileSet>
+    where
+        C: std::io::Read + std::io::Seek,
+        K: std::io::Read + std::io::Seek,
+    {
+        use std::io::{Read, Seek, SeekFrom};
+        fn picker<R: Read + Seek>(
+            file: &mut Option<R>,
+        ) -> impl FnMut(&mut dyn FnMut(&str) -> bool) -> Result<Option<Vec<ini::SectionText>>, Unusual> + '_ {
+            move |want| match file {
+                None => Ok(Some(Vec::new())),
+                Some(r) => {
+                    r.seek(SeekFrom::Start(0)).map_err(|_| Unusual::Unreadable)?;
+                    ini::pick_sections(r, want).map_err(|_| Unusual::Unreadable)?.map(Some).ok_or(Unusual::Form)
+                }
+            }
         }
-        let parse = |path: &Path, kind, text: &str, heads: &[ini::HeaderAt<'_>], at: usize| {
-            let end = heads.get(at + 1).map_or(text.len(), |h| h.start);
-            let parsed = parse_file(path, kind, &text.as_bytes()[heads[at].start..end]).ok()?;
+        fn whole<R: Read + Seek>(file: &mut Option<R>) -> Option<Option<Vec<u8>>> {
+            let Some(r) = file else { return Some(None) };
+            let mut bytes = Vec::new();
+            r.seek(SeekFrom::Start(0)).ok()?;
+            r.read_to_end(&mut bytes).ok()?;
+            Some(Some(bytes))
+        }
+        let (mut config, mut credentials) = (config, credentials);
+        let picked = Self::for_profile_picking(
+            config_path,
+            &mut picker(&mut config),
+            credentials_path,
+            &mut picker(&mut credentials),
+            profile,
+        );
+        match picked {
+            Ok(set) => set,
+            Err(Unusual::Unreadable) => None,
+            Err(Unusual::Form) => {
+                let c = whole(&mut config)?;
+                let k = whole(&mut credentials)?;
+                Self::for_profile(config_path, c.as_deref(), credentials_path, k.as_deref(), profile)
+            }
+        }
+    }
+
+    /// The passes of [`ProfileSet::for_profile`]: each picks, from both
+    /// files, the sections of every profile known so far plus every
+    /// sso-session and services section; a `source_profile` not picked yet
+    /// needs one more pass.
+    fn for_profile_picking<E>(
+        config_path: &Path,
+        pick_config: &mut dyn FnMut(&mut dyn FnMut(&str) -> bool) -> Result<Option<Vec<ini::SectionText>>, E>,
+        credentials_path: &Path,
+        pick_credentials: &mut dyn FnMut(&mut dyn FnMut(&str) -> bool) -> Result<Option<Vec<ini::SectionText>>, E>,
+        profile: &str,
+    ) -> Result<Option<ProfileSet>, E> {
+        let parse = |path: &Path, kind, s: &ini::SectionText| {
+            let parsed = parse_file(path, kind, s.text.as_bytes()).ok()?;
             let [block] = <[Block; 1]>::try_from(parsed.blocks).ok()?;
-            Some(shift(block, ini::line_at(text, heads[at].start) - 1))
+            Some(shift(block, s.line - 1))
         };
-        let mut from_config: BTreeMap<usize, Block> = BTreeMap::new();
-        let mut from_credentials: BTreeMap<usize, Block> = BTreeMap::new();
+        let names_profile = |head: &str, name: &str| {
+            (name == "default" && head == "default")
+                || (may_name(head, name) && second_word(head, "profile").as_deref() == Some(name))
+        };
         let mut profiles = vec![profile.to_string()];
-        let (mut sessions, mut services): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
-        let mut i = 0;
-        while let Some(name) = profiles.get(i).cloned() {
-            i += 1;
-            if i > 101 {
-                return None;
+        loop {
+            let known = &profiles[..];
+            let mut default_seen = false;
+            let mut want_config = |head: &str| {
+                default_seen |= head == "DEFAULT";
+                // Most headers are other profiles: the first letter rules out the kinds.
+                match head.as_bytes().first() {
+                    Some(b's') => second_word(head, "sso-session").is_some() || second_word(head, "services").is_some(),
+                    _ => known.iter().any(|n| names_profile(head, n)),
+                }
+            };
+            let Some(c) = pick_config(&mut want_config)? else { return Ok(None) };
+            let mut want_credentials = |head: &str| {
+                default_seen |= head == "DEFAULT";
+                known.iter().any(|n| n == head)
+            };
+            let Some(k) = pick_credentials(&mut want_credentials)? else { return Ok(None) };
+            if default_seen {
+                return Ok(None);
             }
-            let mut blocks = Vec::new();
-            for (h, head) in cheads.iter().enumerate() {
-                if (name == "default" && head.name == "default")
-                    || (may_name(head.name, &name) && second_word(head.name, "profile").as_deref() == Some(&name))
-                {
-                    let b = parse(config_path, FileKind::Config, ctext, &cheads, h)?;
+            let (config, credentials) = (c, k);
+            let picked_for = profiles.len();
+            // Follow the chain through what was picked.
+            let mut from_config: BTreeMap<usize, Block> = BTreeMap::new();
+            let mut from_credentials: BTreeMap<usize, Block> = BTreeMap::new();
+            let (mut sessions, mut services): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
+            let mut i = 0;
+            let mut complete = true;
+            while let Some(name) = profiles.get(i).cloned() {
+                i += 1;
+                if i > 101 {
+                    return Ok(None);
+                }
+                if i > picked_for {
+                    complete = false;
+                    continue;
+                }
+                let mut blocks = Vec::new();
+                for s in config.iter().filter(|s| names_profile(&s.name, &name)) {
+                    let Some(b) = parse(config_path, FileKind::Config, s) else { return Ok(None) };
                     blocks.push(b.clone());
-                    from_config.insert(h, b);
+                    from_config.insert(s.index, b);
+                }
+                for s in credentials.iter().filter(|s| s.name == name) {
+                    let Some(b) = parse(credentials_path, FileKind::Credentials, s) else { return Ok(None) };
+                    blocks.push(b.clone());
+                    from_credentials.insert(s.index, b);
+                }
+                for b in &blocks {
+                    let follow = |key: &str, list: &mut Vec<String>| {
+                        if let Some(v) = b.text(key)
+                            && !list.contains(&v.value)
+                        {
+                            list.push(v.value);
+                        }
+                    };
+                    follow("source_profile", &mut profiles);
+                    follow("sso_session", &mut sessions);
+                    follow("services", &mut services);
                 }
             }
-            for (h, head) in rheads.iter().enumerate() {
-                if head.name == name {
-                    let b = parse(credentials_path, FileKind::Credentials, rtext, &rheads, h)?;
-                    blocks.push(b.clone());
-                    from_credentials.insert(h, b);
-                }
+            if !complete {
+                continue;
             }
-            for b in &blocks {
-                let follow = |key: &str, list: &mut Vec<String>| {
-                    if let Some(v) = b.text(key)
-                        && !list.contains(&v.value)
+            for (prefix, names) in [("sso-session", &sessions), ("services", &services)] {
+                for s in &config {
+                    if names.iter().any(|n| may_name(&s.name, n))
+                        && second_word(&s.name, prefix).is_some_and(|n| names.iter().any(|x| *x == n))
                     {
-                        list.push(v.value);
+                        let Some(b) = parse(config_path, FileKind::Config, s) else { return Ok(None) };
+                        from_config.insert(s.index, b);
                     }
-                };
-                follow("source_profile", &mut profiles);
-                follow("sso_session", &mut sessions);
-                follow("services", &mut services);
-            }
-        }
-        for (prefix, names) in [("sso-session", &sessions), ("services", &services)] {
-            for (h, head) in cheads.iter().enumerate() {
-                if names.iter().any(|n| may_name(head.name, n))
-                    && second_word(head.name, prefix).is_some_and(|n| names.iter().any(|x| *x == n))
-                {
-                    from_config.insert(h, parse(config_path, FileKind::Config, ctext, &cheads, h)?);
                 }
             }
+            // A section defined twice makes the whole file unreadable: only the
+            // full parse reports that.
+            let twice = |picked: &BTreeMap<usize, Block>, all: &[ini::SectionText]| {
+                let names: Vec<&str> =
+                    picked.keys().filter_map(|&h| all.iter().find(|s| s.index == h).map(|s| s.name.as_str())).collect();
+                names.iter().enumerate().any(|(i, n)| names[..i].contains(n))
+            };
+            if twice(&from_config, &config) || twice(&from_credentials, &credentials) {
+                return Ok(None);
+            }
+            let file = |path: &Path, blocks: BTreeMap<usize, Block>| ParsedFile {
+                path: path.display().to_string(),
+                blocks: blocks.into_values().collect(),
+            };
+            return Ok(Some(ProfileSet::assemble(
+                file(config_path, from_config),
+                file(credentials_path, from_credentials),
+            )));
         }
-        // A section defined twice makes the whole file unreadable: only the
-        // full parse reports that.
-        let twice = |heads: &[ini::HeaderAt<'_>], picked: &BTreeMap<usize, Block>| {
-            let names: Vec<&str> = picked.keys().map(|&h| heads[h].name).collect();
-            names.iter().enumerate().any(|(i, n)| names[..i].contains(n))
-        };
-        if twice(&cheads, &from_config) || twice(&rheads, &from_credentials) {
-            return None;
-        }
-        let file = |path: &Path, blocks: BTreeMap<usize, Block>| ParsedFile {
-            path: path.display().to_string(),
-            blocks: blocks.into_values().collect(),
-        };
-        Some(ProfileSet::assemble(file(config_path, from_config), file(credentials_path, from_credentials)))
     }
 
     /// botocore's merge of the two files' sections (files.md §2.2, §2.3).

@@ -349,6 +349,157 @@ fn scan_column_zero(text: &str) -> Option<Vec<HeaderAt<'_>>> {
     Some(out)
 }
 
+/// A section picked by [`pick_sections`] or [`pick_in_text`]: its header,
+/// where it is, and its text from the header's line up to the next header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SectionText {
+    /// Its position among all the file's headers (0 for the first).
+    pub index: usize,
+    /// The header text (between `[` and the last `]`).
+    pub name: String,
+    /// The 1-based number of the header's line.
+    pub line: usize,
+    /// From the start of the header's line to the start of the next header.
+    pub text: String,
+}
+
+/// The sections of a text whose header `want` accepts (it sees every
+/// header, in order), found through [`scan_headers`].
+pub fn pick_in_text(text: &str, want: &mut dyn FnMut(&str) -> bool) -> Vec<SectionText> {
+    let heads = scan_headers(text);
+    let mut out = Vec::new();
+    for (index, head) in heads.iter().enumerate() {
+        if want(head.name) {
+            let end = heads.get(index + 1).map_or(text.len(), |h| h.start);
+            out.push(SectionText {
+                index,
+                name: head.name.to_string(),
+                line: line_at(text, head.start),
+                text: text[head.start..end].to_string(),
+            });
+        }
+    }
+    out
+}
+
+/// How much [`pick_sections`] reads at a time; a longer line grows it.
+const PICK_CHUNK: usize = 64 * 1024;
+
+/// [`pick_in_text`] for a file read in pieces through one small buffer, so
+/// that a config of 100,000 profiles costs a pass over its bytes and not a
+/// copy of them in fresh memory (docs/hot-path.md §2). Only the usual file
+/// is read this way — UTF-8, no `\r`, no `[` after leading whitespace (the
+/// cases [`scan_headers`] reads line by line): `Ok(None)` for any other,
+/// whose caller then reads it whole.
+pub fn pick_sections<R: std::io::Read>(
+    reader: &mut R,
+    want: &mut dyn FnMut(&str) -> bool,
+) -> std::io::Result<Option<Vec<SectionText>>> {
+    let mut picker = Picker::default();
+    let mut buf = vec![0u8; PICK_CHUNK];
+    let mut filled = 0usize;
+    loop {
+        if filled == buf.len() {
+            buf.resize(buf.len() * 2, 0);
+        }
+        let n = match reader.read(&mut buf[filled..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            // The last line, without its line end.
+            if filled > 0 && picker.feed(&buf[..filled], want).is_none() {
+                return Ok(None);
+            }
+            return Ok(Some(picker.finish()));
+        }
+        let seen = filled;
+        filled += n;
+        // Whole lines go to the picker; the rest waits for the next read.
+        if let Some(last) = memchr::memrchr(b'\n', &buf[seen..filled]) {
+            let whole = seen + last + 1;
+            if picker.feed(&buf[..whole], want).is_none() {
+                return Ok(None);
+            }
+            buf.copy_within(whole..filled, 0);
+            filled -= whole;
+        }
+    }
+}
+
+/// The state of [`pick_sections`] between pieces: every piece starts at a
+/// line's start and ends at a line's end.
+#[derive(Debug, Default)]
+struct Picker {
+    /// Lines before the current piece.
+    lines: usize,
+    /// Headers before the current piece.
+    headers: usize,
+    /// The picked section still being read.
+    open: Option<SectionText>,
+    done: Vec<SectionText>,
+}
+
+impl Picker {
+    /// `None`: not a usual file (see [`pick_sections`]).
+    fn feed(&mut self, piece: &[u8], want: &mut dyn FnMut(&str) -> bool) -> Option<()> {
+        if memchr::memchr(b'\r', piece).is_some() {
+            return None;
+        }
+        let text = std::str::from_utf8(piece).ok()?;
+        let mut counted = 0usize;
+        let mut open_from = 0usize;
+        for at in memchr::memchr_iter(b'[', piece) {
+            if at > 0 && piece[at - 1] != b'\n' {
+                // As scan_column_zero: after text, not a header; after
+                // whitespace only, the line-by-line reading must decide.
+                let line_start = memchr::memrchr(b'\n', &piece[..at]).map_or(0, |p| p + 1);
+                let before = &piece[line_start..at];
+                if before.iter().all(|b| !b.is_ascii() || matches!(b, b' ' | b'\t' | 0x0b | 0x0c | 0x1c..=0x1f)) {
+                    return None;
+                }
+                continue;
+            }
+            let end = memchr::memchr(b'\n', &piece[at..]).map_or(piece.len(), |p| at + p);
+            let line = &text[at..end];
+            let stripped = if line.is_ascii() {
+                line.trim_end_matches(|c| matches!(c, ' ' | '\t' | '\u{0b}' | '\u{0c}' | '\u{1c}'..='\u{1f}'))
+            } else {
+                py_strip(line)
+            };
+            let Some(name) = header_name(stripped) else { continue };
+            if let Some(mut section) = self.open.take() {
+                section.text.push_str(&text[open_from..at]);
+                self.done.push(section);
+            }
+            if want(name) {
+                // Lines are counted only up to the headers picked, then once to the end.
+                self.lines += memchr::memchr_iter(b'\n', &piece[counted..at]).count();
+                counted = at;
+                self.open = Some(SectionText {
+                    index: self.headers,
+                    name: name.to_string(),
+                    line: self.lines + 1,
+                    text: String::new(),
+                });
+                open_from = at;
+            }
+            self.headers += 1;
+        }
+        if let Some(section) = &mut self.open {
+            section.text.push_str(&text[open_from..]);
+        }
+        self.lines += memchr::memchr_iter(b'\n', &piece[counted..]).count();
+        Some(())
+    }
+
+    fn finish(mut self) -> Vec<SectionText> {
+        self.done.extend(self.open.take());
+        self.done
+    }
+}
+
 /// Line by line, as [`Document::analyze`] reads: any file.
 fn scan_lines(text: &str) -> Vec<HeaderAt<'_>> {
     let mut out = Vec::new();

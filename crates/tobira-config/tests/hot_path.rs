@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 
 use proptest::prelude::*;
-use tobira_config::ini::{Document, LineKind, line_at, scan_headers};
+use tobira_config::ini::{Document, LineKind, line_at, pick_in_text, pick_sections, scan_headers};
 use tobira_config::resolve::select_profile;
 use tobira_config::{Env, Flags, ProfileSet, resolve};
 
@@ -55,7 +55,7 @@ fn fragment() -> impl Strategy<Value = String> {
     prop_oneof![
         Just("[default]".to_string()),
         Just("[DEFAULT]".to_string()),
-        "[ \t]{0,2}\\[(profile|sso-session|services) {1,2}[ab\"' ]{1,4}\\][ a-z]{0,3}",
+        "[ \t]{0,2}\\[(profile|sso-session|services) {1,2}[ab\"'\\\\ ]{1,4}\\][ a-z]{0,3}",
         "[ \t]{0,2}(source_profile|sso_session|services|role_arn|region|sso_account_id|sso_role_name|aws_access_key_id|aws_secret_access_key|credential_source|endpoint_url)[ \t]{0,2}[=:][ \t]{0,2}(a|b|\"a\"|arn:aws:iam::1:role/r|Environment|x)",
         "[ \t]{0,3}[#;][ -~]{0,10}",
         "[ \t]{0,3}",
@@ -63,6 +63,55 @@ fn fragment() -> impl Strategy<Value = String> {
         "[ \t]{1,4}endpoint_url ?= ?http://x",
         "\\PC{0,8}",
     ]
+}
+
+/// A file handed over a few bytes per read, as a pipe or a slow disk may:
+/// every line is cut somewhere.
+struct Trickle {
+    inner: std::io::Cursor<Vec<u8>>,
+    step: usize,
+}
+
+impl std::io::Read for Trickle {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.step);
+        self.inner.read(&mut buf[..n])
+    }
+}
+
+impl std::io::Seek for Trickle {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
+
+fn trickle(text: &str, step: usize) -> Trickle {
+    Trickle { inner: std::io::Cursor::new(text.as_bytes().to_vec()), step }
+}
+
+/// A header longer than the reading buffer: the buffer grows, nothing is cut.
+#[test]
+fn a_line_longer_than_the_buffer_is_read_whole() {
+    let long = "x".repeat(200_000);
+    let text = format!("[profile a]\nregion = {long}\n[profile {long}]\nregion = b\n[profile b]\nregion = c");
+    let mut all = |_: &str| true;
+    let picked = pick_sections(&mut trickle(&text, 70_000), &mut all).expect("reads").expect("usual form");
+    assert_eq!(picked, pick_in_text(&text, &mut all));
+    assert_eq!(picked.len(), 3);
+    assert_eq!((picked[2].line, picked[2].text.as_str()), (5, "[profile b]\nregion = c"));
+}
+
+/// Files not in the usual form are not read in pieces.
+#[test]
+fn unusual_files_are_refused_not_misread() {
+    let mut all = |_: &str| true;
+    for text in ["[a]\r\nk = v\r\n", "[a]\nk = v\n  [b]\n", "[a]\nk = v\n\u{3000}[b]\n"] {
+        assert_eq!(pick_sections(&mut trickle(text, 3), &mut all).expect("reads"), None, "{text:?}");
+    }
+    let mut bytes = b"[a]\nk = ".to_vec();
+    bytes.push(0xff);
+    let mut reader = std::io::Cursor::new(bytes);
+    assert_eq!(pick_sections(&mut reader, &mut all).expect("reads"), None);
 }
 
 fn document() -> impl Strategy<Value = String> {
@@ -125,6 +174,53 @@ proptest! {
                 continue;
             }
             prop_assert_eq!(a, outcome(&short, &env, &flags), "profile {}", name);
+        }
+    }
+
+    /// Read in pieces of any size, a file in the usual form gives the
+    /// sections the whole text gives; any other file is refused.
+    #[test]
+    fn reading_in_pieces_picks_what_the_whole_text_picks(
+        text in prop_oneof![document(), document_lf()],
+        step in 1usize..12,
+        every in 1usize..4,
+    ) {
+        let mut seen = 0usize;
+        let mut want = |_: &str| { seen += 1; seen % every == 0 };
+        let pieces = pick_sections(&mut trickle(&text, step), &mut want).expect("reads");
+        let mut seen = 0usize;
+        let mut want = |_: &str| { seen += 1; seen % every == 0 };
+        let whole = pick_in_text(&text, &mut want);
+        match pieces {
+            Some(p) => prop_assert_eq!(p, whole),
+            None => prop_assert!(text.contains('\r') || text.lines().any(|l| l.trim_start().starts_with('[') && !l.starts_with('['))
+                || !text.is_ascii()),
+        }
+    }
+
+    /// Through readers handing over a few bytes at a time, the shortcut
+    /// resolves as it does from the whole bytes, whatever the form.
+    #[test]
+    fn the_shortcut_reads_pieces_as_it_reads_the_whole(
+        config in prop_oneof![document(), document_lf()],
+        credentials in prop_oneof![document(), document_lf()],
+        step in 1usize..9,
+    ) {
+        let (cp, kp) = (Path::new("config"), Path::new("credentials"));
+        let Ok(full) = ProfileSet::from_bytes(cp, Some(config.as_bytes()), kp, Some(credentials.as_bytes())) else {
+            return Ok(());
+        };
+        let env = Env::default();
+        let mut names: Vec<String> = full.profiles().iter().map(|p| p.name.clone()).collect();
+        names.push("default".into());
+        for name in names {
+            let flags = Flags { profile: Some(name.clone()), region: None };
+            let whole = ProfileSet::for_profile(cp, Some(config.as_bytes()), kp, Some(credentials.as_bytes()), &name);
+            let pieces = ProfileSet::for_profile_reading(cp, Some(trickle(&config, step)), kp, Some(trickle(&credentials, step)), &name);
+            prop_assert_eq!(whole.is_some(), pieces.is_some(), "profile {}", &name);
+            if let (Some(a), Some(b)) = (whole, pieces) {
+                prop_assert_eq!(outcome(&a, &env, &flags), outcome(&b, &env, &flags), "profile {}", name);
+            }
         }
     }
 }
