@@ -371,6 +371,111 @@ def _():
     expect(me.get("Arn") == BOB_ARN and me.get("Account") == "123456789012", f"{me}")
 
 
+# ---- 4b. GetFederationToken and console sign-in as a federated user ---------
+
+ALLOW_ALL = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
+IDC_URL = os.environ["TOBIRA_IDC_URL"]
+
+
+def bob_sts():
+    return boto3.client("sts", region_name=REGION, aws_access_key_id=BOB_KEY, aws_secret_access_key=BOB_SECRET)
+
+
+@check("federation.get_federation_token_boto3")
+def _():
+    before = datetime.datetime.now(datetime.timezone.utc)
+    out = bob_sts().get_federation_token(Name="bob-console", DurationSeconds=3600, Policy=ALLOW_ALL)
+    c = out["Credentials"]
+    expect(c["AccessKeyId"].startswith("ASIA"), f"AccessKeyId {c['AccessKeyId']}")
+    left = (c["Expiration"] - before).total_seconds()
+    expect(3540 <= left <= 3660, f"Expiration {c['Expiration']} is {left} s away, not an hour")
+    user = out["FederatedUser"]
+    expect(user == {"FederatedUserId": "123456789012:bob-console",
+                    "Arn": "arn:aws:sts::123456789012:federated-user/bob-console"}, f"{user}")
+    expect(isinstance(out.get("PackedPolicySize"), int), f"PackedPolicySize {out.get('PackedPolicySize')!r}")
+    me = boto3.client("sts", region_name=REGION, aws_access_key_id=c["AccessKeyId"],
+                      aws_secret_access_key=c["SecretAccessKey"], aws_session_token=c["SessionToken"]).get_caller_identity()
+    expect(me["Arn"] == user["Arn"] and me["UserId"] == "123456789012:bob-console", f"{me}")
+    STATE["federated"] = c
+
+
+@check("federation.get_federation_token_refusals_boto3")
+def _():
+    c = need("federated")
+    as_fed = boto3.client("sts", region_name=REGION, aws_access_key_id=c["AccessKeyId"],
+                          aws_secret_access_key=c["SecretAccessKey"], aws_session_token=c["SessionToken"])
+    cases = [
+        (lambda: as_fed.get_federation_token(Name="again"), "AccessDenied",
+         "Cannot call GetFederationToken with session credentials"),
+        (lambda: bob_sts().get_federation_token(Name="bob smith"), "ValidationError", "at 'name'"),
+        (lambda: bob_sts().get_federation_token(Name="x" * 33), "ValidationError", "at 'name'"),
+        (lambda: bob_sts().get_federation_token(Name="bob", DurationSeconds=129601), "ValidationError",
+         "at 'durationSeconds'"),
+        (lambda: bob_sts().get_federation_token(Name="bob", Policy="{not json"), "MalformedPolicyDocument", ""),
+    ]
+    for call, code, words in cases:
+        try:
+            out = call()
+        except botocore.exceptions.ClientError as e:
+            expect(error_code(e) == code, f"code {error_code(e)} instead of {code}: {e}")
+            expect(words in e.response["Error"].get("Message", ""), f"message {e.response['Error']}")
+            continue
+        raise CheckFailed(f"accepted, expected {code}: {out.get('FederatedUser')}")
+
+
+@check("federation.get_federation_token_cli")
+def _():
+    out = cli_json(aws("sts", "get-federation-token", "--profile", "bob", "--name", "bob-cli",
+                       "--duration-seconds", "900", "--policy", ALLOW_ALL),
+                   "aws sts get-federation-token --profile bob")
+    expect(out.get("FederatedUser", {}).get("Arn") == "arn:aws:sts::123456789012:federated-user/bob-cli", f"{out}")
+    expect(out.get("Credentials", {}).get("AccessKeyId", "").startswith("ASIA"), f"{out}")
+
+
+@check("federation.console_sign_in_as_a_federated_user")
+def _():
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    c = need("federated")
+    session = json.dumps({"sessionId": c["AccessKeyId"], "sessionKey": c["SecretAccessKey"],
+                          "sessionToken": c["SessionToken"]})
+    # A form POST, as aws-sso-util sends it; SessionDuration is refused for these credentials.
+    def signin_token(extra):
+        body = urllib.parse.urlencode({"Action": "getSigninToken", "Session": session, **extra}).encode()
+        req = urllib.request.Request(f"{IDC_URL}/federation", data=body, method="POST",
+                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    status, body = signin_token({"SessionDuration": "3600"})
+    expect(status == 400 and "SessionDuration" in body, f"SessionDuration with federated credentials: {status} {body}")
+    status, body = signin_token({})
+    expect(status == 200, f"getSigninToken: {status} {body}")
+    token = json.loads(body)["SigninToken"]
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    login = f"{IDC_URL}/federation?" + urllib.parse.urlencode(
+        {"Action": "login", "Issuer": "interop", "Destination": "https://console.aws.amazon.com/", "SigninToken": token})
+    try:
+        urllib.request.build_opener(NoRedirect).open(login, timeout=10)
+        raise CheckFailed("login did not redirect")
+    except urllib.error.HTTPError as e:
+        expect(e.code == 302, f"login: {e.code} {e.read().decode()}")
+        cookie = e.headers["Set-Cookie"].split(";", 1)[0]
+    req = urllib.request.Request(f"{IDC_URL}/console", headers={"Cookie": cookie})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        page = r.read().decode()
+    expect('id="federated-user">bob-console<' in page, f"the landing page does not show the federated user: {page}")
+
+
 # ---- 5. assume-role with mfa_serial and a real TOTP code ---------------------
 
 # Two distinct codes from one instant: the server accepts the current step and

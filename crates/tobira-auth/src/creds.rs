@@ -587,6 +587,36 @@ pub async fn session_for_keys(plan: &Plan, keys: &Credentials) -> Result<Credent
     Ok(from_sts(c, keys.account_id.clone()))
 }
 
+/// STS GetFederationToken with an IAM user's (or root user's) long-term
+/// keys: the credentials of the federated user `name`, lasting
+/// `duration_seconds`, acting with `policy` as its session policy
+/// (docs/console.md, "IAM users"). Not cached: each console sign-in asks
+/// for its own.
+pub async fn federation_token(
+    plan: &Plan,
+    keys: &Credentials,
+    name: &str,
+    duration_seconds: i32,
+    policy: &str,
+) -> Result<Credentials, AuthError> {
+    tracing::debug!(url = %sts_call(plan, "GetFederationToken").url, operation = "GetFederationToken", name, duration_seconds, "calling STS for a federated user's credentials");
+    let out = sts_client(plan, keys)
+        .get_federation_token()
+        .name(name)
+        .duration_seconds(duration_seconds)
+        .policy(policy)
+        .send()
+        .await
+        .map_err(|e| service_error(sts_call(plan, "GetFederationToken"), e))?;
+    let c =
+        out.credentials().ok_or_else(|| AuthError::Credentials("GetFederationToken returned no credentials".into()))?;
+    let account = out
+        .federated_user()
+        .and_then(|u| u.arn().split(':').nth(4).map(str::to_string))
+        .or_else(|| keys.account_id.clone());
+    Ok(from_sts(c, account))
+}
+
 /// The MFA-session cache file for an access key and a device.
 pub fn mfa_session_name(access_key_id: &str, serial: &str) -> String {
     use sha2::{Digest, Sha256};

@@ -1,6 +1,8 @@
 //! Console sign-in from temporary credentials (spec/console.md §6): trade a
 //! role session's credentials for a SigninToken at the Sign-In federation
-//! endpoint, and build the login URL a browser opens.
+//! endpoint, and build the login URL a browser opens. IAM users' long-term
+//! keys first become a federated user's credentials (STS
+//! GetFederationToken; the name and policy rules are here, docs/console.md).
 //!
 //! The login URL carries the SigninToken by design: anyone who has the URL
 //! within 15 minutes can open one console session with it (once). The
@@ -17,6 +19,45 @@ use crate::failure::{Call, NetFailure, Service};
 
 /// The operation's name, for messages.
 const OPERATION: &str = "getSigninToken";
+
+/// Console session lengths, in seconds (docs/console.md): `SessionDuration`
+/// of role credentials at the federation endpoint …
+pub const ROLE_SESSION_SECONDS: std::ops::RangeInclusive<i64> = 900..=43_200;
+/// … and `DurationSeconds` of GetFederationToken for an IAM user's keys.
+pub const FEDERATED_SESSION_SECONDS: std::ops::RangeInclusive<i64> = 900..=129_600;
+/// The federated user's session when none is asked for: one hour, as long
+/// as a role's console session lasts by default.
+pub const FEDERATED_DEFAULT_SECONDS: i64 = 3600;
+
+/// The session policy sent with GetFederationToken. A federated user acts
+/// with the intersection of the IAM user's policies and its session
+/// policies, and with none given it may do nothing; allowing everything
+/// leaves the IAM user's own permissions in force (docs/console.md).
+pub const ALLOW_ALL_POLICY: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+
+/// The federated user's name for long-term keys whose GetCallerIdentity ARN
+/// is `arn`: the IAM user's name (the last part of its path), `root` for
+/// the root user; characters GetFederationToken refuses become `_`, and the
+/// name is cut to 32 characters (and padded to 2), its limits.
+pub fn federated_user_name(arn: &str) -> String {
+    let resource = arn.splitn(6, ':').nth(5).unwrap_or("");
+    let name = match resource.strip_prefix("user/") {
+        Some(path) => path.rsplit('/').next().unwrap_or(""),
+        None if resource == "root" => "root",
+        None => "",
+    };
+    let name = if name.is_empty() { "tobira" } else { name };
+    let mut out: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || "_+=,.@-".contains(c) { c } else { '_' })
+        .take(32)
+        .collect();
+    while out.len() < 2 {
+        out.push('_');
+    }
+    out
+}
 
 /// Why no sign-in URL could be made.
 #[derive(Debug, thiserror::Error)]
@@ -175,5 +216,28 @@ mod tests {
             "http://h/federation?Action=login&Issuer=tobira&Destination=https%3A%2F%2Fconsole.aws.amazon.com%2F&SigninToken=t_-1"
         );
         assert_eq!(reason(b"<html><p>bad\n thing</p></html>"), "bad thing");
+    }
+
+    #[test]
+    fn federated_user_names_follow_get_federation_tokens_rules() {
+        assert_eq!(federated_user_name("arn:aws:iam::123456789012:user/bob"), "bob");
+        assert_eq!(federated_user_name("arn:aws:iam::123456789012:user/division/team/alice"), "alice");
+        assert_eq!(federated_user_name("arn:aws:iam::123456789012:root"), "root");
+        assert_eq!(federated_user_name("arn:aws-cn:iam::123456789012:user/x"), "x_");
+        assert_eq!(
+            federated_user_name("arn:aws:iam::123456789012:user/chris.kings-lynne@healthengine.example"),
+            "chris.kings-lynne@healthengine.e"
+        );
+        assert_eq!(federated_user_name("arn:aws:iam::123456789012:user/é voilà"), "__voil_");
+        assert_eq!(federated_user_name("something else"), "tobira");
+        for arn in
+            ["arn:aws:iam::1:user/a", "arn:aws:iam::1:user/ü", &format!("arn:aws:iam::1:user/{}", "é".repeat(40))]
+        {
+            let n = federated_user_name(arn);
+            assert!((2..=32).contains(&n.len()), "{n}");
+            assert!(n.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)), "{n}");
+        }
+        let policy: serde_json::Value = serde_json::from_str(ALLOW_ALL_POLICY).unwrap();
+        assert_eq!(policy["Statement"][0]["Effect"], "Allow");
     }
 }

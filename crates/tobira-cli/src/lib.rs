@@ -166,9 +166,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Open the AWS Management Console as the profile's role session (a sign-in URL from the Sign-In federation endpoint; AWS_ENDPOINT_URL_SIGNIN moves it)
+    /// Open the AWS Management Console as the profile's role session, or as a federated user for an IAM user's keys (STS GetFederationToken); a sign-in URL from the Sign-In federation endpoint, which AWS_ENDPOINT_URL_SIGNIN moves
     #[command(
-        after_help = "Examples:\n  tobira console --profile dev\n  tobira console --profile dev --service s3 --region eu-west-1\n  tobira console --profile dev --print   (the URL signs in once within 15 minutes: keep it private)"
+        after_help = "Examples:\n  tobira console --profile dev\n  tobira console --profile dev --service s3 --region eu-west-1\n  tobira console --profile dev --session-duration 28800   (an 8-hour console session)\n  tobira console --profile ci   (IAM user keys: a federated user named after the IAM user)\n  tobira console --profile dev --print   (the URL signs in once within 15 minutes: keep it private)"
     )]
     Console {
         /// The console service to land on, as in its address (s3, ec2, iam); else the console home
@@ -177,6 +177,9 @@ enum Command {
         /// Print the sign-in URL instead of opening a browser
         #[arg(long)]
         print: bool,
+        /// The console session's length in seconds: 900-43200 for a role session (sent as SessionDuration; else AWS's default, one hour), 900-129600 for an IAM user's keys (GetFederationToken's DurationSeconds; default 3600)
+        #[arg(long, value_name = "SECONDS")]
+        session_duration: Option<String>,
         /// The MFA code, when the profile needs one (else asked on the terminal)
         #[arg(long, value_name = "CODE")]
         mfa_code: Option<String>,
@@ -627,13 +630,14 @@ pub fn run(args: impl IntoIterator<Item = OsString>, ctx: &Context) -> ExitCode 
         Command::Whoami { mfa_code, json } => {
             commands::creds::whoami(ctx, cli.global.profile, mfa_code, json, &mut out)
         }
-        Command::Console { service, print, mfa_code } => {
+        Command::Console { service, print, mfa_code, session_duration } => {
             let args = commands::console_url::ConsoleArgs {
                 profile: cli.global.profile,
                 region: cli.global.region,
                 service,
                 print,
                 mfa_code,
+                session_duration,
             };
             commands::console_url::run(ctx, args, &mut out)
         }

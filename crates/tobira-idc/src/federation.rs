@@ -1,6 +1,7 @@
 //! The Sign-In federation endpoint (spec/console.md §3–§5):
-//! `GET|POST /federation?Action=getSigninToken&Session=<json>` trades a role
-//! session's temporary credentials for a SigninToken (`{"SigninToken": …}`),
+//! `GET|POST /federation?Action=getSigninToken&Session=<json>` trades the
+//! temporary credentials of a role session or of a federated user
+//! (GetFederationToken) for a SigninToken (`{"SigninToken": …}`),
 //! and `GET /federation?Action=login&SigninToken=…&Destination=…&Issuer=…`
 //! spends it, sets the console session cookie and sends the browser to the
 //! console landing page (`/console`). Refusals are `400 text/plain` with a

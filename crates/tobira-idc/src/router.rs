@@ -28,6 +28,7 @@ const OPERATIONS: &[&str] = &[
     "GetCallerIdentity",
     "GetSessionToken",
     "AssumeRole",
+    "GetFederationToken",
     "CreateOAuth2Token",
 ];
 

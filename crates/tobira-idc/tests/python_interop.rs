@@ -3,8 +3,9 @@
 //! pinned in the repo's `.venv` (installed by `scripts/setup-python.sh`)
 //! through `scripts/idc_interop.py`: a device login approved with
 //! `tobira-idc approve`, the SSO portal, an sso-session profile read from a
-//! token cache file, static keys, assume-role with a TOTP code, and error
-//! paths; and through `scripts/idc_admin_interop.py` the SSO Admin and
+//! token cache file, static keys, GetFederationToken and a federated
+//! user's console sign-in, assume-role with a TOTP code, and error paths;
+//! and through `scripts/idc_admin_interop.py` the SSO Admin and
 //! Identity Store APIs (the seed-002 journey, Terraform's sequence replayed,
 //! pagination, every error shape).
 
@@ -43,6 +44,11 @@ const CHECKS: &[&str] = &[
     // 4. static keys
     "static.bob_boto3",
     "static.bob_cli",
+    // 4b. GetFederationToken, and the console as a federated user
+    "federation.get_federation_token_boto3",
+    "federation.get_federation_token_refusals_boto3",
+    "federation.get_federation_token_cli",
+    "federation.console_sign_in_as_a_federated_user",
     // 5. assume-role with mfa_serial and a real TOTP code
     "mfa.assume_role_boto3",
     "mfa.reused_code_denied",

@@ -8,7 +8,7 @@ use tobira_auth::creds::{ExecContext, MfaPrompt, cached, execute, human, iso};
 use tobira_auth::mfa_codes::MfaRefusal;
 use tobira_cache::Credentials;
 use tobira_config::resolve::SsoRole;
-use tobira_config::{FileKind, Flags, Origin, Plan, Sourced, Step, Target, edit_file};
+use tobira_config::{FileKind, Flags, Origin, Plan, ProfileSet, Sourced, Step, Target, edit_file};
 
 use super::runtime;
 use super::target::{login_error, sso_chosen};
@@ -99,15 +99,32 @@ pub fn credentials(
     profile: Option<String>,
     mfa_code: Option<String>,
 ) -> Result<(Plan, Credentials), CliError> {
+    let (set, plan) = plan_for(ctx, profile)?;
+    credentials_of(ctx, &set, plan, mfa_code)
+}
+
+/// A profile's plan, read from the files: no network (what a command checks
+/// before it calls anything).
+pub fn plan_for(ctx: &Context, profile: Option<String>) -> Result<(ProfileSet, Plan), CliError> {
     let set = ctx.load_profiles()?;
     let plan = super::resolve(ctx, &set, &Flags { profile, region: None })?;
+    Ok((set, plan))
+}
+
+/// Runs a plan [`plan_for`] made, as [`credentials`] does.
+pub fn credentials_of(
+    ctx: &Context,
+    set: &ProfileSet,
+    plan: Plan,
+    mfa_code: Option<String>,
+) -> Result<(Plan, Credentials), CliError> {
     let home = ctx.home_dir()?.to_path_buf();
     if let Some(c) = cached(&plan, &home, ctx.now) {
         tracing::debug!(expiration = ?c.expiration.map(iso), "the cached credentials of the last step are fresh: no network");
         return Ok((plan, c));
     }
     // A secret in the keychain is read only when the cache cannot answer.
-    let plan = super::keychain::materialize(ctx, &set, plan)?;
+    let plan = super::keychain::materialize(ctx, set, plan)?;
     let exec = ExecContext::new(home, format!("tobira-{}", ctx.now.as_second()), false, ctx.now);
     let spinner = crate::spinner::Spinner::start(&format!("Getting credentials for profile {}...", plan.profile.value));
     let mut mfa = crate::spinner::Paused { spinner: &spinner, prompt: TerminalMfa::new(mfa_code) };

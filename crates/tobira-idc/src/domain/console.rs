@@ -291,6 +291,7 @@ fn principal(core: &Core, arn: &str, session_id: &str, mfa: bool) -> Option<Prin
         mfa,
         session_id: Some(session_id.to_string()),
         source_identity: None,
+        federated: false,
     })
 }
 

@@ -1,6 +1,6 @@
 //! The one place that mints and checks AWS credentials: SSO role
-//! credentials, STS session and role credentials, and the directory's
-//! long-term IAM user keys.
+//! credentials, STS session, role and federated-user credentials, and the
+//! directory's long-term keys (IAM users', and root users').
 //!
 //! Temporary credentials are sealed, as AWS's are: the session token carries
 //! the principal and the expiry under the server's key, and the secret key
@@ -46,6 +46,10 @@ pub(crate) struct Principal {
     pub session_id: Option<String>,
     #[serde(rename = "i", default, skip_serializing_if = "Option::is_none")]
     pub source_identity: Option<String>,
+    /// A federated user (STS GetFederationToken): may open the console and
+    /// call GetCallerIdentity, no other STS operation (docs/wire.md §4.1).
+    #[serde(rename = "f", default, skip_serializing_if = "std::ops::Not::not")]
+    pub federated: bool,
 }
 
 impl Principal {
@@ -53,6 +57,16 @@ impl Principal {
     pub(crate) fn iam_user(&self) -> Option<&str> {
         if self.role_arn.is_some() { None } else { self.arn.rsplit_once(":user/").map(|(_, n)| n) }
     }
+
+    /// The account's root user (its keys, or an `aws login` as root).
+    pub(crate) fn is_root(&self) -> bool {
+        self.arn == root_arn(&self.account_id)
+    }
+}
+
+/// `arn:aws:iam::<account>:root`.
+pub(crate) fn root_arn(account: &str) -> String {
+    format!("arn:aws:iam::{account}:root")
 }
 
 /// The sealed form: the principal, the key id it was issued under, expiry.
@@ -138,6 +152,25 @@ pub(crate) fn check(core: &Core, access_key_id: &str, session_token: Option<&str
             mfa: false,
             session_id: None,
             source_identity: None,
+            federated: false,
+        };
+        return Ok(Checked { principal, secret: key.secret.clone(), long_term: true, expires_at: None });
+    }
+    if let Some((account, key)) = model.dir.root_by_key(access_key_id) {
+        if session_token.is_some() {
+            return Err(CheckError::Invalid);
+        }
+        // GetCallerIdentity answers the account id as the root user's UserId.
+        let principal = Principal {
+            account_id: account.id.clone(),
+            arn: root_arn(&account.id),
+            user_id: account.id.clone(),
+            role_arn: None,
+            role_session: false,
+            mfa: false,
+            session_id: None,
+            source_identity: None,
+            federated: false,
         };
         return Ok(Checked { principal, secret: key.secret.clone(), long_term: true, expires_at: None });
     }
@@ -193,6 +226,28 @@ pub(crate) fn sso_role(core: &Core, user: &str, session_id: &str, e: Entitlement
         mfa: false,
         session_id: Some(session_id.to_string()),
         source_identity: None,
+        federated: false,
     };
     mint(core, principal, core.now() + i64::from(e.permission_set.session_hours) * 3600)
+}
+
+/// Credentials of the federated user `name` that the long-term keys of
+/// `caller` (an IAM user or a root user) ask for with GetFederationToken,
+/// valid until `expires_at`: the principal is
+/// `arn:aws:sts::<account>:federated-user/<name>`, its UserId
+/// `<account>:<name>` (docs/wire.md §4.1).
+pub(crate) fn federated_user(core: &Core, caller: &Principal, name: &str, expires_at: i64) -> (Issued, Principal) {
+    let account = &caller.account_id;
+    let principal = Principal {
+        account_id: account.clone(),
+        arn: format!("arn:aws:sts::{account}:federated-user/{name}"),
+        user_id: format!("{account}:{name}"),
+        role_arn: None,
+        role_session: false,
+        mfa: false,
+        session_id: None,
+        source_identity: None,
+        federated: true,
+    };
+    (mint(core, principal.clone(), expires_at), principal)
 }

@@ -201,6 +201,10 @@ pub struct Account {
     /// as root); `None`: the root user cannot sign in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub root_password_hash: Option<String>,
+    /// Access keys of the root user (long-term; AWS advises against them):
+    /// STS answers them as `arn:aws:iam::<id>:root` (docs/wire.md §4).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub root_access_keys: Vec<AccessKey>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -446,6 +450,7 @@ impl Directory {
         for a in &mut d.accounts {
             a.root_password = None;
             a.root_password_hash = None;
+            a.root_access_keys.iter_mut().for_each(|k| k.secret.clear());
         }
         d
     }
@@ -467,6 +472,13 @@ impl Directory {
     }
 
     fn keep_secrets_of(&mut self, old: &Directory) {
+        fn keep_keys(new: &mut [AccessKey], old: &[AccessKey]) {
+            for k in new.iter_mut().filter(|k| k.secret.is_empty()) {
+                if let Some(ok) = old.iter().find(|ok| ok.id == k.id) {
+                    k.secret = ok.secret.clone();
+                }
+            }
+        }
         fn keep_devices(new: &mut [MfaDevice], old: &[MfaDevice]) {
             for d in new.iter_mut().filter(|d| d.secret.is_empty()) {
                 if let Some(o) = old.iter().find(|o| o.name == d.name) {
@@ -486,6 +498,7 @@ impl Directory {
             if a.root_password.is_none() && a.root_password_hash.is_none() {
                 a.root_password_hash = o.root_password_hash.clone();
             }
+            keep_keys(&mut a.root_access_keys, &o.root_access_keys);
         }
         for u in &mut self.iam_users {
             let Some(o) = old.iam_users.iter().find(|o| o.account == u.account && o.name == u.name) else { continue };
@@ -493,11 +506,7 @@ impl Directory {
             if u.console_password.is_none() && u.console_password_hash.is_none() {
                 u.console_password_hash = o.console_password_hash.clone();
             }
-            for k in u.access_keys.iter_mut().filter(|k| k.secret.is_empty()) {
-                if let Some(ok) = o.access_keys.iter().find(|ok| ok.id == k.id) {
-                    k.secret = ok.secret.clone();
-                }
-            }
+            keep_keys(&mut u.access_keys, &o.access_keys);
         }
     }
 
@@ -697,9 +706,14 @@ impl Directory {
                 return bad(format!("role `{}`: max_session_duration must be 3600 to 43200", r.name));
             }
         }
-        for k in self.iam_users.iter().flat_map(|u| &u.access_keys) {
+        let mut key_ids = BTreeSet::new();
+        let root_keys = self.accounts.iter().flat_map(|a| &a.root_access_keys);
+        for k in self.iam_users.iter().flat_map(|u| &u.access_keys).chain(root_keys) {
             if k.secret.is_empty() {
                 return bad(format!("access key `{}` has no secret (a new key needs its secret)", k.id));
+            }
+            if !key_ids.insert(&k.id) {
+                return bad(format!("access key `{}` is listed twice", k.id));
             }
         }
         for u in &self.users {
@@ -757,6 +771,11 @@ impl Directory {
     /// The IAM user owning an access key id.
     pub fn iam_user_by_key(&self, key_id: &str) -> Option<(&IamUser, &AccessKey)> {
         self.iam_users.iter().find_map(|u| u.access_keys.iter().find(|k| k.id == key_id).map(|k| (u, k)))
+    }
+
+    /// The account whose root user owns an access key id.
+    pub fn root_by_key(&self, key_id: &str) -> Option<(&Account, &AccessKey)> {
+        self.accounts.iter().find_map(|a| a.root_access_keys.iter().find(|k| k.id == key_id).map(|k| (a, k)))
     }
 
     pub fn role_by_arn(&self, arn: &str) -> Option<&Role> {
@@ -913,6 +932,25 @@ mod tests {
             Directory::from_edited_toml(&public.replace("name = \"alice-phone\"", "name = \"alice-tablet\""), &demo)
                 .unwrap_err();
         assert!(e.to_string().contains("MFA device `alice-tablet` has no secret"), "{e}");
+    }
+
+    #[test]
+    fn root_access_keys_are_found_hidden_kept_and_unique() {
+        let mut demo = Directory::demo();
+        let key =
+            AccessKey { id: "AKIAROOTEXAMPLE00001".into(), secret: "root-secret-0000000000000000000000000000".into() };
+        demo.accounts[0].root_access_keys.push(key.clone());
+        demo.validate().unwrap();
+        let (account, found) = demo.root_by_key(&key.id).unwrap();
+        assert_eq!((account.id.as_str(), found), ("111111111111", &key));
+        assert!(demo.root_by_key("AKIAIOSFODNN7EXAMPLE").is_none(), "an IAM user's key is not the root user's");
+        let public = demo.to_public_toml();
+        assert!(public.contains("AKIAROOTEXAMPLE00001") && !public.contains("root-secret"), "{public}");
+        assert_eq!(Directory::from_edited_toml(&public, &demo).unwrap(), demo, "the secret is kept");
+        // A key id given twice (here: bob's) is refused.
+        demo.accounts[1].root_access_keys.push(AccessKey { id: "AKIAIOSFODNN7EXAMPLE".into(), secret: "x".into() });
+        let e = demo.validate().unwrap_err();
+        assert!(e.to_string().contains("access key `AKIAIOSFODNN7EXAMPLE` is listed twice"), "{e}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Console sign-in from temporary credentials (the Sign-In federation
-//! endpoint, spec/console.md): trading a role session's credentials for a
-//! SigninToken, and spending that token once for a console session.
+//! endpoint, spec/console.md; docs/console.md): trading a role session's or
+//! a federated user's (GetFederationToken) credentials for a SigninToken,
+//! and spending that token once for a console session.
 //!
 //! The SigninToken is sealed with the server's key (it carries who signs in
 //! and until when), lives 15 minutes, and is single-use: its digest is
@@ -63,7 +64,7 @@ pub(crate) enum FederationError {
     )]
     LongTerm,
     #[error(
-        "these credentials act as an IAM user (GetSessionToken, aws login), not a role session, and cannot sign in to the console; use role credentials instead"
+        "these credentials act as an IAM user (GetSessionToken, aws login), not a role session, and cannot sign in to the console; use role credentials or GetFederationToken credentials instead"
     )]
     NotRoleSession,
     #[error("the credentials are not valid: unknown access key, or a session token or secret key that does not match")]
@@ -72,6 +73,10 @@ pub(crate) enum FederationError {
     Expired,
     #[error("SessionDuration must be a whole number of seconds from 900 to 43200")]
     Duration,
+    #[error(
+        "SessionDuration cannot be used with GetFederationToken credentials: the console session lasts as long as the credentials (DurationSeconds of GetFederationToken)"
+    )]
+    FederatedDuration,
     #[error("the SigninToken is not valid")]
     BadToken,
     #[error("the SigninToken has expired (it is valid for 15 minutes)")]
@@ -102,8 +107,14 @@ pub(crate) fn issue(core: &Core, s: &Session<'_>, duration: Option<i64>) -> Resu
     if checked.long_term {
         return Err(FederationError::LongTerm);
     }
-    if !checked.principal.role_session {
+    let federated = checked.principal.federated;
+    if !checked.principal.role_session && !federated {
         return Err(FederationError::NotRoleSession);
+    }
+    // A federated user's console session is as long as its credentials,
+    // which GetFederationToken's DurationSeconds set (docs/console.md).
+    if federated && duration.is_some() {
+        return Err(FederationError::FederatedDuration);
     }
     if duration.is_some_and(|d| !(MIN_DURATION..=MAX_DURATION).contains(&d)) {
         return Err(FederationError::Duration);
@@ -111,7 +122,7 @@ pub(crate) fn issue(core: &Core, s: &Session<'_>, duration: Option<i64>) -> Resu
     let now = core.now();
     let mut expires_at = now + duration.unwrap_or(DEFAULT_DURATION);
     if let Some(e) = checked.expires_at {
-        expires_at = expires_at.min(e);
+        expires_at = if federated { e } else { expires_at.min(e) };
     }
     let p = checked.principal;
     let grant = Grant {

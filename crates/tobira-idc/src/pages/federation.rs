@@ -1,6 +1,7 @@
 //! The console landing page (`/console`): where a spent SigninToken lands
 //! (spec/console.md §5). The real console cannot be emulated; this page
-//! shows who is signed in (account, assumed-role ARN, role), until when, and
+//! shows who is signed in (account, assumed-role ARN and role, or the
+//! federated user of GetFederationToken credentials), until when, and
 //! the Destination the sign-in URL asked for, as text and, for an http(s)
 //! URL, as a link the user may follow; it is never followed automatically.
 
@@ -24,7 +25,8 @@ pub(crate) async fn get(State(idc): State<Idc>, headers: HeaderMap) -> Response 
         .into_response();
     };
     let until = jiff::Timestamp::from_second(grant.expires_at).map(|t| t.to_string()).unwrap_or_default();
-    let role = grant.role_arn.as_deref().and_then(|r| r.rsplit_once('/')).map(|(_, n)| n).unwrap_or("");
+    let role = grant.role_arn.as_deref().and_then(|r| r.rsplit_once('/')).map(|(_, n)| n);
+    let federated_user = grant.arn.split_once(":federated-user/").map(|(_, n)| n);
     let destination = grant.destination.as_deref().unwrap_or("https://console.aws.amazon.com/");
     let linkable = destination.starts_with("https://") || destination.starts_with("http://");
     let body = html! {
@@ -32,7 +34,8 @@ pub(crate) async fn get(State(idc): State<Idc>, headers: HeaderMap) -> Response 
         p id="result" { "You are signed in to the AWS Management Console (emulated by tobira-idc)." }
         dl {
             dt { "Account" } dd id="account" { (grant.account_id) }
-            dt { "Role" } dd id="role" { (role) }
+            @if let Some(r) = role { dt { "Role" } dd id="role" { (r) } }
+            @if let Some(u) = federated_user { dt { "Federated user" } dd id="federated-user" { (u) } }
             dt { "Signed in as" } dd id="arn" { code { (grant.arn) } }
             @if let Some(r) = &grant.role_arn { dt { "Role ARN" } dd id="role-arn" { code { (r) } } }
             dt { "Console session until" } dd id="expires" { (until) }

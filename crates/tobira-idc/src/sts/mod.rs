@@ -1,7 +1,9 @@
 //! STS (docs/wire.md §4): the query protocol with XML answers, SigV4
 //! verified on every call (`sigv4`); GetCallerIdentity, GetSessionToken
-//! (with TOTP MFA: replay refused, device lock-out) and AssumeRole (trust,
-//! MFA, external id, durations, the one-hour cap on role chaining).
+//! (with TOTP MFA: replay refused, device lock-out), AssumeRole (trust,
+//! MFA, external id, durations, the one-hour cap on role chaining) and
+//! GetFederationToken (long-term keys only; the federated user's own rules
+//! in docs/wire.md §4.1).
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -16,7 +18,7 @@ use crate::wire::query::{self, Params, xml};
 use crate::wire::sigv4;
 
 /// The operations this STS answers.
-pub(crate) const OPERATIONS: &[&str] = &["GetCallerIdentity", "GetSessionToken", "AssumeRole"];
+pub(crate) const OPERATIONS: &[&str] = &["GetCallerIdentity", "GetSessionToken", "AssumeRole", "GetFederationToken"];
 
 /// An STS error: XML `ErrorResponse` with `Type`, `Code`, `Message`.
 #[derive(Debug)]
@@ -32,6 +34,8 @@ pub(crate) enum StsError {
     AccessDenied(String),
     MissingParameter(&'static str),
     Validation(String),
+    MalformedPolicyDocument(String),
+    PackedPolicyTooLarge(String),
     Internal(StoreError),
 }
 
@@ -55,6 +59,8 @@ impl StsError {
             AccessDenied(m) => (s403, "AccessDenied", m.clone()),
             MissingParameter(p) => (s400, "MissingParameter", format!("The request must contain the parameter {p}")),
             Validation(m) => (s400, "ValidationError", m.clone()),
+            MalformedPolicyDocument(m) => (s400, "MalformedPolicyDocument", m.clone()),
+            PackedPolicyTooLarge(m) => (s400, "PackedPolicyTooLarge", m.clone()),
             Internal(e) => (StatusCode::INTERNAL_SERVER_ERROR, "InternalFailure", e.to_string()),
         }
     }
@@ -129,6 +135,7 @@ fn dispatch(idc: &Idc, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Re
             ),
         )),
         "GetSessionToken" => get_session_token(idc, &caller, &p),
+        "GetFederationToken" => get_federation_token(idc, &caller, &p),
         _ => assume_role(idc, &caller, &p),
     }
 }
@@ -194,7 +201,12 @@ fn get_session_token(idc: &Idc, caller: &Checked, p: &Params) -> Result<Response
     if !caller.long_term {
         return Err(StsError::AccessDenied("Cannot call GetSessionToken with session credentials".into()));
     }
-    let seconds = duration(p, 900, 129_600, 43_200)?;
+    let mut seconds = duration(p, 900, 129_600, 43_200)?;
+    if caller.principal.is_root() {
+        // The root user's sessions last at most an hour; a longer request
+        // gets an hour rather than an error (docs/wire.md §4.1).
+        seconds = seconds.min(ROOT_MAX_SECONDS);
+    }
     let mfa = match p.get("SerialNumber") {
         Some(serial) => {
             check_mfa(idc, caller, serial, p.get("TokenCode"))?;
@@ -205,6 +217,114 @@ fn get_session_token(idc: &Idc, caller: &Checked, p: &Params) -> Result<Response
     let principal = Principal { mfa, ..caller.principal.clone() };
     let issued = credentials::mint(idc.core(), principal, idc.core().now() + seconds);
     Ok(query::success("GetSessionToken", &credentials_xml(&issued)))
+}
+
+/// The longest session the root user's keys get (GetSessionToken, GetFederationToken).
+const ROOT_MAX_SECONDS: i64 = 3600;
+
+/// GetFederationToken (docs/wire.md §4.1): temporary credentials of the
+/// federated user `Name`, asked for with the long-term keys of an IAM user
+/// (or the root user, whose sessions are cut to an hour).
+fn get_federation_token(idc: &Idc, caller: &Checked, p: &Params) -> Result<Response, StsError> {
+    if !caller.long_term {
+        return Err(StsError::AccessDenied("Cannot call GetFederationToken with session credentials".into()));
+    }
+    let name = p.get("Name").ok_or(StsError::MissingParameter("Name"))?;
+    valid_name(name, "name", 2, 32)?;
+    let mut seconds = duration(p, 900, 129_600, 43_200)?;
+    if caller.principal.is_root() {
+        seconds = seconds.min(ROOT_MAX_SECONDS);
+    }
+    let packed = session_policies(p)?;
+    let core = idc.core();
+    let (issued, user) = credentials::federated_user(core, &caller.principal, name, core.now() + seconds);
+    let mut result = credentials_xml(&issued);
+    result.push_str(&format!(
+        "    <FederatedUser>\n      <FederatedUserId>{}</FederatedUserId>\n      <Arn>{}</Arn>\n    </FederatedUser>\n",
+        xml(&user.user_id),
+        xml(&user.arn)
+    ));
+    if let Some(size) = packed {
+        result.push_str(&format!("    <PackedPolicySize>{size}</PackedPolicySize>\n"));
+    }
+    Ok(query::success("GetFederationToken", &result))
+}
+
+/// The longest inline session policy, and the packed size 100 % stands for.
+const POLICY_MAX: usize = 2048;
+/// At most this many managed session policies (`PolicyArns.member.N.arn`).
+const POLICY_ARNS_MAX: usize = 10;
+
+/// Checks the session policies (`Policy`, `PolicyArns.member.N.arn`) and
+/// answers their packed size in percent of what fits, or `None` when none
+/// was given. The emulator enforces no policy; the size is its own measure
+/// (the compact JSON and the ARNs against 2048 bytes), not AWS's compression.
+fn session_policies(p: &Params) -> Result<Option<u32>, StsError> {
+    let mut packed = 0usize;
+    let mut given = false;
+    if let Some(policy) = p.get("Policy") {
+        given = true;
+        if policy.is_empty() || policy.chars().count() > POLICY_MAX {
+            return Err(StsError::Validation(format!(
+                "1 validation error detected: Value '{policy}' at 'policy' failed to satisfy constraint: Member must have length between 1 and {POLICY_MAX}"
+            )));
+        }
+        let doc = serde_json::from_str::<serde_json::Value>(policy)
+            .ok()
+            .filter(|v| v.get("Statement").is_some_and(|s| s.is_object() || s.is_array()))
+            .ok_or_else(|| {
+                StsError::MalformedPolicyDocument(
+                    "The session policy is not an IAM policy document: JSON with a Statement".into(),
+                )
+            })?;
+        packed += doc.to_string().len();
+    }
+    let arns: Vec<&str> = (1..).map_while(|i| p.get(&format!("PolicyArns.member.{i}.arn"))).collect();
+    if arns.len() > POLICY_ARNS_MAX {
+        return Err(StsError::Validation(format!(
+            "1 validation error detected: Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to {POLICY_ARNS_MAX}"
+        )));
+    }
+    for arn in &arns {
+        given = true;
+        if !(20..=2048).contains(&arn.len()) || !arn.starts_with("arn:") || !arn.contains(":policy/") {
+            return Err(StsError::Validation(format!(
+                "1 validation error detected: Value '{arn}' at 'policyArns.member.arn' failed to satisfy constraint: Member must be the ARN of an IAM managed policy (20 to 2048 characters)"
+            )));
+        }
+        packed += arn.len();
+    }
+    if !given {
+        return Ok(None);
+    }
+    let percent = (packed * 100).div_ceil(POLICY_MAX).max(1);
+    if percent > 100 {
+        return Err(StsError::PackedPolicyTooLarge(format!(
+            "Packed size of the session policies is {percent}% of the allowed size"
+        )));
+    }
+    Ok(Some(u32::try_from(percent).unwrap_or(100)))
+}
+
+/// A name STS takes (`Name`, `RoleSessionName`): `min`–`max` characters of
+/// `[\w+=,.@-]`, with AWS's ValidationError wording.
+fn valid_name(name: &str, field: &str, min: usize, max: usize) -> Result<(), StsError> {
+    let constraint = |c: &str| {
+        StsError::Validation(format!(
+            "1 validation error detected: Value '{name}' at '{field}' failed to satisfy constraint: Member must {c}"
+        ))
+    };
+    let len = name.chars().count();
+    if len < min {
+        return Err(constraint(&format!("have length greater than or equal to {min}")));
+    }
+    if len > max {
+        return Err(constraint(&format!("have length less than or equal to {max}")));
+    }
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)) {
+        return Err(constraint("satisfy regular expression pattern: [\\w+=,.@-]+"));
+    }
+    Ok(())
 }
 
 fn valid_session_name(name: &str) -> Result<(), StsError> {
@@ -241,6 +361,14 @@ fn assume_role(idc: &Idc, caller: &Checked, p: &Params) -> Result<Response, StsE
             caller.principal.arn
         ))
     };
+    // No role for the root user; a federated user may call no STS
+    // operation but GetCallerIdentity (docs/wire.md §4.1).
+    if caller.principal.is_root() {
+        return Err(StsError::AccessDenied("Roles may not be assumed by root accounts.".into()));
+    }
+    if caller.principal.federated {
+        return Err(denied());
+    }
     let core = idc.core();
     let model = core.model();
     let role = model.dir.role_by_arn(role_arn).ok_or_else(denied)?;
@@ -291,6 +419,7 @@ fn assume_role(idc: &Idc, caller: &Checked, p: &Params) -> Result<Response, StsE
         mfa,
         session_id: caller.principal.session_id.clone(),
         source_identity: source_identity.clone(),
+        federated: false,
     };
     let issued = credentials::mint(core, principal, core.now() + seconds);
     let mut result = credentials_xml(&issued);
