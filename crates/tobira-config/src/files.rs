@@ -177,6 +177,11 @@ struct ParsedFile {
     blocks: Vec<Block>,
 }
 
+/// What a pass of the hot path asks of a file: the sections whose header
+/// the predicate accepts (it sees every header), `Ok(None)` when the file
+/// cannot give them exactly, `Err` when the reading must stop.
+type Pick<'a, E> = dyn FnMut(&mut dyn FnMut(&str) -> bool) -> Result<Option<Vec<ini::SectionText>>, E> + 'a;
+
 /// Why [`ProfileSet::for_profile_reading`] stopped reading in pieces.
 #[derive(Debug)]
 enum Unusual {
@@ -374,16 +379,14 @@ impl ProfileSet {
         K: std::io::Read + std::io::Seek,
     {
         use std::io::{Read, Seek, SeekFrom};
-        fn picker<R: Read + Seek>(
-            file: &mut Option<R>,
-        ) -> impl FnMut(&mut dyn FnMut(&str) -> bool) -> Result<Option<Vec<ini::SectionText>>, Unusual> + '_ {
-            move |want| match file {
+        fn picker<R: Read + Seek>(file: &mut Option<R>) -> Box<Pick<'_, Unusual>> {
+            Box::new(move |want| match file {
                 None => Ok(Some(Vec::new())),
                 Some(r) => {
                     r.seek(SeekFrom::Start(0)).map_err(|_| Unusual::Unreadable)?;
                     ini::pick_sections(r, want).map_err(|_| Unusual::Unreadable)?.map(Some).ok_or(Unusual::Form)
                 }
-            }
+            })
         }
         fn whole<R: Read + Seek>(file: &mut Option<R>) -> Option<Option<Vec<u8>>> {
             let Some(r) = file else { return Some(None) };
@@ -417,9 +420,9 @@ impl ProfileSet {
     /// needs one more pass.
     fn for_profile_picking<E>(
         config_path: &Path,
-        pick_config: &mut dyn FnMut(&mut dyn FnMut(&str) -> bool) -> Result<Option<Vec<ini::SectionText>>, E>,
+        pick_config: &mut Pick<'_, E>,
         credentials_path: &Path,
-        pick_credentials: &mut dyn FnMut(&mut dyn FnMut(&str) -> bool) -> Result<Option<Vec<ini::SectionText>>, E>,
+        pick_credentials: &mut Pick<'_, E>,
         profile: &str,
     ) -> Result<Option<ProfileSet>, E> {
         let parse = |path: &Path, kind, s: &ini::SectionText| {

@@ -186,10 +186,10 @@ proptest! {
         every in 1usize..4,
     ) {
         let mut seen = 0usize;
-        let mut want = |_: &str| { seen += 1; seen % every == 0 };
+        let mut want = |_: &str| { seen += 1; seen.is_multiple_of(every) };
         let pieces = pick_sections(&mut trickle(&text, step), &mut want).expect("reads");
         let mut seen = 0usize;
-        let mut want = |_: &str| { seen += 1; seen % every == 0 };
+        let mut want = |_: &str| { seen += 1; seen.is_multiple_of(every) };
         let whole = pick_in_text(&text, &mut want);
         match pieces {
             Some(p) => prop_assert_eq!(p, whole),
