@@ -512,6 +512,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>, ctx: &Context) -> ExitCode 
             return if e.use_stderr() { ExitCode::from(Kind::Usage as u8) } else { ExitCode::SUCCESS };
         }
     };
+    if let Some(e) = unused_global_flag(&cli) {
+        let _ = io::stderr().write_all(e.render().as_bytes());
+        return e.exit_code();
+    }
     if cli.global.debug || debug::wanted(ctx) {
         debug::install();
     }
@@ -540,6 +544,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>, ctx: &Context) -> ExitCode 
             let profile = cli.global.profile;
             match commands::console::route(ctx, &profile, sso_session.is_some(), console || remote, use_device_code) {
                 Ok(true) => commands::console::login(ctx, &profile, cli.global.region, remote, no_browser, &mut out),
+                Ok(false) if cli.global.region.is_some() => Err(CliError::new(
+                    Kind::Usage,
+                    "`--region` does not choose where an IAM Identity Center sign-in happens",
+                )
+                .hint("the sign-in is always in the sso-session's `sso_region`; change it with `tobira configure sso-session`")
+                .hint("`--region` applies to `tobira login --console` (an `aws login` sign-in)")),
                 Ok(false) => {
                     let sel = commands::target::Selection { profile: profile.clone(), sso_session };
                     commands::sso::login(ctx, &sel, use_device_code, no_browser, force, &mut out)
@@ -589,16 +599,25 @@ pub fn run(args: impl IntoIterator<Item = OsString>, ctx: &Context) -> ExitCode 
         Command::Keychain { command: KeychainCommand::Export } => {
             commands::keychain::export(ctx, cli.global.profile, &mut out)
         }
-        Command::Export { format, mfa_code } => {
-            commands::creds::export(ctx, cli.global.profile, format, mfa_code, &mut out)
-        }
+        Command::Export { format, mfa_code } => commands::creds::export(
+            ctx,
+            tobira_config::Flags { profile: cli.global.profile, region: cli.global.region },
+            format,
+            mfa_code,
+            &mut out,
+        ),
         Command::CredentialProcess { mfa_code, sso_session, account_id, role_name } => {
             let result = match (sso_session, account_id, role_name) {
                 (Some(session), Some(account_id), Some(role_name)) => {
                     let role = commands::creds::SsoRoleArgs { session, account_id, role_name };
                     commands::creds::credential_process_for_role(ctx, &role, &mut out)
                 }
-                _ => commands::creds::credential_process(ctx, cli.global.profile, mfa_code, &mut out),
+                _ => commands::creds::credential_process(
+                    ctx,
+                    tobira_config::Flags { profile: cli.global.profile, region: cli.global.region },
+                    mfa_code,
+                    &mut out,
+                ),
             };
             // Called by SDKs, not people: errors are one line on stderr.
             return match result {
@@ -613,7 +632,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>, ctx: &Context) -> ExitCode 
             };
         }
         Command::Exec { mfa_code, nested, server: true, command } => {
-            return match commands::server::exec(ctx, cli.global.profile, mfa_code, nested, &command) {
+            let target = tobira_config::Flags { profile: cli.global.profile, region: cli.global.region };
+            return match commands::server::exec(ctx, target, mfa_code, nested, &command) {
                 Ok(code) => code,
                 Err(e) => {
                     let _ = io::stderr().write_all(e.render().as_bytes());
@@ -621,15 +641,27 @@ pub fn run(args: impl IntoIterator<Item = OsString>, ctx: &Context) -> ExitCode 
                 }
             };
         }
-        Command::Exec { mfa_code, nested, server: false, command } => {
-            commands::creds::exec(ctx, cli.global.profile, mfa_code, nested, &command)
-        }
-        Command::ServeCredentials { mfa_code, format } => {
-            commands::server::serve_credentials(ctx, cli.global.profile, mfa_code, format, &mut out)
-        }
-        Command::Whoami { mfa_code, json } => {
-            commands::creds::whoami(ctx, cli.global.profile, mfa_code, json, &mut out)
-        }
+        Command::Exec { mfa_code, nested, server: false, command } => commands::creds::exec(
+            ctx,
+            tobira_config::Flags { profile: cli.global.profile, region: cli.global.region },
+            mfa_code,
+            nested,
+            &command,
+        ),
+        Command::ServeCredentials { mfa_code, format } => commands::server::serve_credentials(
+            ctx,
+            tobira_config::Flags { profile: cli.global.profile, region: cli.global.region },
+            mfa_code,
+            format,
+            &mut out,
+        ),
+        Command::Whoami { mfa_code, json } => commands::creds::whoami(
+            ctx,
+            tobira_config::Flags { profile: cli.global.profile, region: cli.global.region },
+            mfa_code,
+            json,
+            &mut out,
+        ),
         Command::Console { service, print, mfa_code, session_duration } => {
             let args = commands::console_url::ConsoleArgs {
                 profile: cli.global.profile,
@@ -693,6 +725,56 @@ fn command_name(c: &Command) -> &'static str {
         Command::Sessions { .. } => "sessions",
         Command::ServeCredentials { .. } => "serve-credentials",
     }
+}
+
+/// A global flag given to a command that would ignore it: an error rather
+/// than a silent surprise (`tobira sso roles --region eu-west-1` does not
+/// change the SSO region, the classic cause of "Invalid grant provided").
+fn unused_global_flag(cli: &Cli) -> Option<CliError> {
+    let name = command_name(&cli.command);
+    let no_profile = matches!(
+        cli.command,
+        Command::ShellInit { .. }
+            | Command::Sessions { .. }
+            | Command::Configure { command: ConfigureCommand::SsoSession { .. } | ConfigureCommand::Populate { .. } }
+    );
+    let no_region = no_profile
+        || matches!(
+            cli.command,
+            Command::Profiles { .. }
+                | Command::Switch { .. }
+                | Command::Configure { .. }
+                | Command::Keychain { .. }
+                | Command::Logout { .. }
+                | Command::Doctor { .. }
+        );
+    let sso_region = matches!(cli.command, Command::Sso { .. });
+    let (flag, why) = if cli.global.profile.is_some() && no_profile {
+        ("--profile", "it does not read a profile")
+    } else if cli.global.region.is_some() && sso_region {
+        ("--region", "the portal is called in the sso-session's `sso_region`")
+    } else if cli.global.region.is_some() && no_region {
+        ("--region", "it calls no regional AWS service")
+    } else {
+        return None;
+    };
+    let mut e = CliError::new(Kind::Usage, format!("`{flag}` has no effect on `tobira {name}`: {why}"))
+        .hint(format!("run it without `{flag}`"));
+    match &cli.command {
+        Command::Sso { .. }
+        | Command::Configure { command: ConfigureCommand::Sso { .. } | ConfigureCommand::SsoSession { .. } }
+            if flag == "--region" =>
+        {
+            e = e.hint(
+                "the SSO region is the sso-session's `sso_region`: change it with `tobira configure sso-session`",
+            );
+        }
+        Command::Configure { .. } if flag == "--region" => {
+            e = e.hint("`--default-region` sets the region the profile gets");
+        }
+        _ => {}
+    }
+    Some(e)
 }
 
 /// Writing to stdout: a closed pipe (`tobira profiles | head`) is not an error.

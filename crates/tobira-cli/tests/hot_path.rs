@@ -74,3 +74,78 @@ async fn a_cache_hit_reads_only_the_profiles_chain() {
     assert_eq!(r.code, Some(4), "{r:?}");
     assert!(r.stderr.contains("`dev`"), "{}", r.stderr);
 }
+
+/// A config larger than the reading buffer, whose chain runs backwards
+/// through it (the profile near the end, its source near the start, the
+/// sso-session last): the pieces give what the whole file gives, with no
+/// network on a hit, and the origins keep their line numbers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_large_config_is_read_in_pieces() {
+    let s = IdcServer::start(Settings { auto_approve: Some("alice".into()), ..Settings::default() }).await;
+    let mut t = TestEnv::new();
+    t.env("AWS_ENDPOINT_URL", &s.url);
+    let (base, rest) = CONFIG.split_at(CONFIG.find("[profile dev]").unwrap());
+    let (dev, session) = rest.split_at(rest.find("[sso-session corp]").unwrap());
+    let filler = |from: usize, n: usize| -> String {
+        (from..from + n)
+            .map(|i| format!("[profile Account-{i:06}.ReadOnly]\nsso_session = corp\nsso_account_id = {:012}\nsso_role_name = ReadOnly\n", 100_000_000_000u64 + i as u64))
+            .collect()
+    };
+    let config = format!("{}{base}{}{dev}{}{session}", filler(0, 1_000), filler(1_000, 1_500), filler(2_500, 500));
+    assert!(config.len() > 3 * 64 * 1024, "{}", config.len());
+    t.write_config(&config);
+    let r = tobira(&t, &["login", "--sso-session", "corp", "--use-device-code", "--no-browser"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let first = tobira(&t, &["credential-process", "--profile", "dev"]);
+    assert_eq!(first.code, Some(0), "{first:?}");
+    let calls = (s.idc.count("GetRoleCredentials"), s.idc.count("AssumeRole"));
+    for _ in 0..3 {
+        let r = tobira(&t, &["credential-process", "--profile", "dev"]);
+        assert_eq!((r.code, r.stdout.as_str(), r.stderr.as_str()), (Some(0), first.stdout.as_str(), ""));
+    }
+    let r = tobira(&t, &["export", "--profile", "dev", "--format", "env-no-export"]);
+    assert!(r.stdout.ends_with("AWS_REGION=eu-west-1\nAWS_DEFAULT_REGION=eu-west-1\n"), "{r:?}");
+    assert_eq!((s.idc.count("GetRoleCredentials"), s.idc.count("AssumeRole")), calls, "no network on a hit");
+    // The same file with Windows line ends is read whole, with the same answer.
+    t.write_config(&config.replace('\n', "\r\n"));
+    let r = tobira(&t, &["credential-process", "--profile", "dev"]);
+    assert_eq!((r.code, r.stdout.as_str()), (Some(0), first.stdout.as_str()), "{r:?}");
+    assert_eq!((s.idc.count("GetRoleCredentials"), s.idc.count("AssumeRole")), calls, "no network on a hit");
+}
+
+/// `--region` reaches the commands that use a region (as the AWS CLI's
+/// `--region` does), and is refused, before anything runs, by those that
+/// would ignore it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_region_flag_is_honoured_or_refused() {
+    let s = IdcServer::start(Settings { auto_approve: Some("alice".into()), ..Settings::default() }).await;
+    let mut t = TestEnv::new();
+    t.env("AWS_ENDPOINT_URL", &s.url);
+    t.write_config(CONFIG);
+    let r = tobira(&t, &["login", "--sso-session", "corp", "--use-device-code", "--no-browser"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    for round in ["miss", "hit"] {
+        let r = tobira(&t, &["export", "--profile", "dev", "--region", "ap-south-1", "--format", "env-no-export"]);
+        assert!(r.stdout.ends_with("AWS_REGION=ap-south-1\nAWS_DEFAULT_REGION=ap-south-1\n"), "{round}: {r:?}");
+    }
+    let r = tobira(&t, &["export", "--profile", "dev", "--format", "env-no-export"]);
+    assert!(r.stdout.ends_with("AWS_REGION=eu-west-1\nAWS_DEFAULT_REGION=eu-west-1\n"), "{r:?}");
+    let r = tobira(&t, &["exec", "--profile", "dev", "--region", "ap-south-1", "--", "sh", "-c", "echo $AWS_REGION"]);
+    assert_eq!((r.code, r.stdout.as_str()), (Some(0), "ap-south-1\n"), "{r:?}");
+
+    let before = s.idc.count("CreateToken") + s.idc.count("StartDeviceAuthorization");
+    let refused: &[(&[&str], &str)] = &[
+        (&["sso", "roles", "--region", "eu-west-1"], "error: `--region` has no effect on `tobira sso`"),
+        (&["login", "--sso-session", "corp", "--region", "eu-west-1", "--force"], "error: `--region` does not choose"),
+        (&["shell-init", "bash", "--profile", "dev"], "error: `--profile` has no effect on `tobira shell-init`"),
+        (&["sessions", "--region", "eu-west-1"], "error: `--region` has no effect on `tobira sessions`"),
+        (&["configure", "populate", "--profile", "dev", "--dry-run"], "error: `--profile` has no effect"),
+    ];
+    for (args, start) in refused {
+        let r = tobira(&t, args);
+        assert_eq!(r.code, Some(2), "{args:?}: {r:?}");
+        assert!(r.stderr.starts_with(start), "{args:?}: {}", r.stderr);
+        assert!(r.stdout.is_empty(), "{args:?}: {r:?}");
+    }
+    assert_eq!(s.idc.count("CreateToken") + s.idc.count("StartDeviceAuthorization"), before, "nothing ran");
+}

@@ -147,7 +147,7 @@ pub fn run(ctx: &Context, args: ConsoleArgs, out: &mut dyn Write) -> Result<(), 
         return Err(CliError::new(Kind::Usage, format!("`{}` is not a console service name", s.escape_default()))
             .hint("use the name in the console's address, e.g. --service s3, --service ec2, --service iam"));
     }
-    let (set, plan) = plan_for(ctx, args.profile)?;
+    let (set, plan) = plan_for(ctx, tobira_config::Flags { profile: args.profile, region: args.region.clone() })?;
     let profile = plan.profile.value.clone();
     match expected(&plan) {
         Expected::MfaSession => return Err(mfa_session(&profile)),

@@ -94,20 +94,18 @@ impl MfaPrompt for TerminalMfa {
 
 /// Resolves and runs a profile's plan: from the cache when fresh (no
 /// network, no SDK client), else through the chain.
-pub fn credentials(
-    ctx: &Context,
-    profile: Option<String>,
-    mfa_code: Option<String>,
-) -> Result<(Plan, Credentials), CliError> {
-    let (set, plan) = plan_for(ctx, profile)?;
+pub fn credentials(ctx: &Context, target: Flags, mfa_code: Option<String>) -> Result<(Plan, Credentials), CliError> {
+    let (set, plan) = plan_for(ctx, target)?;
     credentials_of(ctx, &set, plan, mfa_code)
 }
 
 /// A profile's plan, read from the files: no network (what a command checks
 /// before it calls anything).
-pub fn plan_for(ctx: &Context, profile: Option<String>) -> Result<(ProfileSet, Plan), CliError> {
+/// `target`: `--profile` and `--region` (a region flag beats `AWS_REGION` and
+/// the profile's `region`, as in the AWS CLI).
+pub fn plan_for(ctx: &Context, target: Flags) -> Result<(ProfileSet, Plan), CliError> {
     let set = ctx.load_profiles()?;
-    let plan = super::resolve(ctx, &set, &Flags { profile, region: None })?;
+    let plan = super::resolve(ctx, &set, &target)?;
     Ok((set, plan))
 }
 
@@ -216,14 +214,14 @@ pub fn process_json(c: &Credentials) -> String {
 
 pub fn export(
     ctx: &Context,
-    profile: Option<String>,
+    target: Flags,
     format: Format,
     mfa_code: Option<String>,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let (plan, c) = match cache_hit(ctx, &profile) {
+    let (plan, c) = match cache_hit(ctx, &target) {
         Some(hit) => hit,
-        None => credentials(ctx, profile, mfa_code)?,
+        None => credentials(ctx, target, mfa_code)?,
     };
     let text = match format {
         Format::Process => process_json(&c),
@@ -264,13 +262,13 @@ pub fn export(
 
 pub fn credential_process(
     ctx: &Context,
-    profile: Option<String>,
+    target: Flags,
     mfa_code: Option<String>,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let (_, c) = match cache_hit(ctx, &profile) {
+    let (_, c) = match cache_hit(ctx, &target) {
         Some(hit) => hit,
-        None => credentials(ctx, profile, mfa_code)?,
+        None => credentials(ctx, target, mfa_code)?,
     };
     emit(out, &process_json(&c))
 }
@@ -281,11 +279,10 @@ pub fn credential_process(
 /// come from the cache. `None` — a cache miss, any error, a file the
 /// shortcut cannot read exactly — and the caller goes the full way, which
 /// parses both files whole and reports every error as the AWS CLI would.
-pub(crate) fn cache_hit(ctx: &Context, profile: &Option<String>) -> Option<(Plan, Credentials)> {
-    let flags = Flags { profile: profile.clone(), region: None };
-    let (name, _) = tobira_config::resolve::select_profile(&flags, &ctx.env);
+pub(crate) fn cache_hit(ctx: &Context, target: &Flags) -> Option<(Plan, Credentials)> {
+    let (name, _) = tobira_config::resolve::select_profile(target, &ctx.env);
     let set = ctx.profiles_for(&name.value)?;
-    let plan = tobira_config::resolve(&set, &ctx.env, &flags).ok()?;
+    let plan = tobira_config::resolve(&set, &ctx.env, target).ok()?;
     let c = cached(&plan, ctx.home.as_deref()?, ctx.now)?;
     Some((plan, c))
 }
@@ -361,7 +358,7 @@ pub fn credential_process_for_role(ctx: &Context, role: &SsoRoleArgs, out: &mut 
 /// no command, the user's shell (`$SHELL`, else `/bin/sh`), as aws-vault does.
 pub fn exec(
     ctx: &Context,
-    profile: Option<String>,
+    target: Flags,
     mfa_code: Option<String>,
     nested: bool,
     argv: &[String],
@@ -370,7 +367,7 @@ pub fn exec(
     let program = Program::of(ctx, argv);
     // Before any sign-in or MFA code: a typo should cost nothing.
     program.check(ctx)?;
-    let (plan, c) = credentials(ctx, profile, mfa_code)?;
+    let (plan, c) = credentials(ctx, target, mfa_code)?;
     let mut cmd = std::process::Command::new(&program.name);
     cmd.args(argv.iter().skip(1));
     // Variables that would override the credentials are removed.
@@ -562,12 +559,12 @@ fn classify(path: &std::path::Path) -> Result<(), Unrunnable> {
 
 pub fn whoami(
     ctx: &Context,
-    profile: Option<String>,
+    target: Flags,
     mfa_code: Option<String>,
     json_out: bool,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let (plan, mut c) = credentials(ctx, profile, mfa_code.clone())?;
+    let (plan, mut c) = credentials(ctx, target, mfa_code.clone())?;
     let rt = runtime()?;
     let spinner = crate::spinner::Spinner::start("Asking STS who these credentials are...");
     let mut me = rt.block_on(tobira_auth::creds::caller_identity(&plan, &c));

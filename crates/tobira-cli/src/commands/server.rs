@@ -395,11 +395,11 @@ fn server_runtime() -> Result<tokio::runtime::Runtime, CliError> {
 fn first_credentials(
     ctx: &Context,
     set: &ProfileSet,
-    profile: Option<String>,
+    target: Flags,
     mfa_code: Option<String>,
     rt: &tokio::runtime::Runtime,
 ) -> Result<(Chain, Credentials), CliError> {
-    let plan = super::keychain::materialize(ctx, set, super::resolve(ctx, set, &Flags { profile, region: None })?)?;
+    let plan = super::keychain::materialize(ctx, set, super::resolve(ctx, set, &target)?)?;
     let exec = ExecContext::new(
         ctx.home_dir()?.to_path_buf(),
         format!("tobira-{}", ctx.now.as_second()),
@@ -451,7 +451,7 @@ fn default_profile_conflict(ctx: &Context, set: &ProfileSet) -> Option<String> {
 /// serving until it ends; exits as the command did.
 pub fn exec(
     ctx: &Context,
-    profile: Option<String>,
+    target: Flags,
     mfa_code: Option<String>,
     nested: bool,
     argv: &[String],
@@ -472,7 +472,7 @@ pub fn exec(
         .hint("or leave no credentials in profile `default` (rename it, and choose it with `--profile`)"));
     }
     let rt = server_runtime()?;
-    let (chain, first) = first_credentials(ctx, &set, profile, mfa_code, &rt)?;
+    let (chain, first) = first_credentials(ctx, &set, target, mfa_code, &rt)?;
     let profile = chain.plan.profile.value.clone();
     let region = chain.plan.region.as_ref().map(|r| r.value.clone());
     let status = rt.block_on(async move {
@@ -573,14 +573,14 @@ pub enum VarsFormat {
 /// serves until Ctrl-C or SIGTERM.
 pub fn serve_credentials(
     ctx: &Context,
-    profile: Option<String>,
+    target: Flags,
     mfa_code: Option<String>,
     format: VarsFormat,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
     let set = ctx.load_profiles()?;
     let rt = server_runtime()?;
-    let (chain, first) = first_credentials(ctx, &set, profile, mfa_code, &rt)?;
+    let (chain, first) = first_credentials(ctx, &set, target, mfa_code, &rt)?;
     let profile = chain.plan.profile.value.clone();
     if let Some(default) = default_profile_conflict(ctx, &set) {
         say(&format!(

@@ -8,6 +8,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use tobira_config::Flags;
 
 use clap_complete::engine::CompletionCandidate;
 
@@ -205,7 +206,8 @@ pub fn switch(ctx: &Context, args: SwitchArgs, out: &mut dyn Write) -> Result<()
         }
     }
     let expiration = if args.credentials {
-        let (_, c) = super::creds::credentials(ctx, Some(name.clone()), args.mfa_code)?;
+        let (_, c) =
+            super::creds::credentials(ctx, Flags { profile: Some(name.clone()), region: None }, args.mfa_code)?;
         text.push_str(&sh.set("AWS_ACCESS_KEY_ID", &c.access_key_id));
         text.push_str(&sh.set("AWS_SECRET_ACCESS_KEY", c.secret_access_key.expose()));
         match &c.session_token {
@@ -219,7 +221,8 @@ pub fn switch(ctx: &Context, args: SwitchArgs, out: &mut dyn Write) -> Result<()
             text.push_str(&sh.unset(k));
         }
         // Known without a network call when the credentials are cached.
-        super::creds::cache_hit(ctx, &Some(name.clone())).and_then(|(_, c)| c.expiration)
+        super::creds::cache_hit(ctx, &Flags { profile: Some(name.clone()), region: None })
+            .and_then(|(_, c)| c.expiration)
     };
     match expiration {
         Some(e) => text.push_str(&sh.set("AWS_CREDENTIAL_EXPIRATION", &tobira_auth::creds::iso(e))),
