@@ -151,6 +151,13 @@ async fn an_iam_user_profile_opens_the_console_as_a_federated_user() {
     let r = tobira(&t, &["console", "--profile", "bob", "--print"]);
     assert_eq!(r.code, Some(0), "{r:?}");
     assert_eq!((s.idc.count("GetCallerIdentity"), s.idc.count("GetFederationToken")), (1, 1));
+    // What was done for keys that cannot open the console, and the alternative.
+    assert!(
+        r.stderr.starts_with("note: profile `bob` has an IAM user's long-term keys, which cannot open the console; tobira made them a federated user, `bob`")
+            && r.stderr.contains("`tobira configure role --source-profile bob`"),
+        "{}",
+        r.stderr
+    );
     let url = r.stdout.trim();
     assert!(url.starts_with(&format!("{}/federation?Action=login&Issuer=tobira&", s.url)), "{url}");
     assert!(!url.contains("AKIA") && !url.contains("ASIA") && !url.contains("IQoJ"), "no credentials: {url}");

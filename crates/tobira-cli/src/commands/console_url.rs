@@ -212,6 +212,13 @@ pub fn run(ctx: &Context, args: ConsoleArgs, out: &mut dyn Write) -> Result<(), 
         _ => "tobira".to_string(),
     };
     let url = federation::login_url(&base, &issuer, &destination, &token);
+    if let Some(user) = &federated_user {
+        // Say what was done for keys that cannot open the console themselves, and the alternative.
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: profile `{profile}` has an IAM user's long-term keys, which cannot open the console; tobira made them a federated user, `{user}`, with STS GetFederationToken (the IAM user's own permissions, until the session ends).\n      For a role's console instead: `tobira configure role --source-profile {profile}`, then `tobira console --profile <that profile>`."
+        );
+    }
     if args.print {
         // The URL is a bearer credential for one console sign-in within 15
         // minutes: it is printed only when asked for.
