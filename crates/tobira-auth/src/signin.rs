@@ -79,6 +79,16 @@ impl SigninTarget {
         })
     }
 
+    /// Where a cached sign-in is refreshed: a configured endpoint, else the
+    /// region the file names (`signInRegion`, as the JS SDK reads it), else
+    /// the configured region.
+    pub fn for_token(&self, token: &LoginToken) -> SigninTarget {
+        match (&self.endpoint, token.sign_in_region()) {
+            (None, Some(r)) => SigninTarget { region: Some(r.to_string()), endpoint: None },
+            _ => self.clone(),
+        }
+    }
+
     /// The CreateOAuth2Token call, for error messages.
     pub fn call(&self) -> Call {
         Call::new(Service::Signin, OPERATION, self.endpoint.as_deref(), self.region.as_deref().unwrap_or(""))
@@ -488,11 +498,12 @@ pub async fn valid_credentials(
         path: cache.path(session).display().to_string(),
         why,
     })?;
+    let target = target.for_token(&token);
     let url = target.token_url()?;
     let body = json!({
         "clientId": token.client_id, "refreshToken": token.refresh_token.expose(), "grantType": "refresh_token",
     });
-    let out = match create_token(target, &url, &key, &body, clock, true).await {
+    let out = match create_token(&target, &url, &key, &body, clock, true).await {
         Ok(out) => out,
         // Unreachable for now: the credentials still work until they expire.
         Err(AuthError::Network { .. }) if token.expires_at > now => return Ok(token),
@@ -590,6 +601,34 @@ mod tests {
             ),
             "http://127.0.0.1:45969/v1/authorize?response_type=code&client_id=arn%3Aaws%3Asignin%3A%3A%3Adevtools%2Fsame-device&state=c01acef1-917c-4ce9-8e7b-1b2da02795f7&code_challenge_method=SHA-256&scope=openid&redirect_uri=http%3A%2F%2F127.0.0.1%3A33901%2Foauth%2Fcallback&code_challenge=dFCUu6vvs_w7OpfMFlr8c4i6w1KsUKVkUL34dSiqlPc"
         );
+    }
+
+    #[test]
+    fn a_cached_sign_in_names_its_region() {
+        let file = |extra: &str| {
+            LoginToken::from_json(format!(r#"{{"accessToken": {{"accessKeyId": "A", "secretAccessKey": "S", "sessionToken": "T", "accountId": "123456789012", "expiresAt": "2026-11-30T11:24:30.681Z"}}, "clientId": "c", "refreshToken": "R", "dpopKey": "K"{extra}}}"#).as_bytes())
+            .unwrap()
+        };
+        let profile = SigninTarget { region: Some("us-east-1".into()), endpoint: None };
+        // The JS SDK's rule: the file's signInRegion before the profile's region.
+        let t = profile.for_token(&file(r#", "signInRegion": "eu-west-1""#));
+        assert_eq!(t.token_url().unwrap(), "https://eu-west-1.signin.aws.amazon.com/v1/token");
+        assert_eq!(t.call().region, "eu-west-1");
+        let t = SigninTarget { region: None, endpoint: None }.for_token(&file(r#", "signInRegion": "cn-north-1""#));
+        assert_eq!(t.token_url().unwrap(), "https://cn-north-1.signin.amazonaws.cn/v1/token", "no region needed");
+        // A configured endpoint still wins; no, empty or odd values change nothing.
+        let emulator =
+            SigninTarget { region: Some("us-east-1".into()), endpoint: Some("http://127.0.0.1:4000".into()) };
+        assert_eq!(emulator.for_token(&file(r#", "signInRegion": "eu-west-1""#)), emulator);
+        for extra in [
+            "",
+            r#", "signInRegion": """#,
+            r#", "signInRegion": 7"#,
+            r#", "signInRegion": "evil.example/x""#,
+            r#", "signInRegion": "EU-WEST-1""#,
+        ] {
+            assert_eq!(profile.for_token(&file(extra)), profile, "{extra}");
+        }
     }
 
     #[test]

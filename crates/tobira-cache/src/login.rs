@@ -162,6 +162,21 @@ impl LoginToken {
         self.expires_at.duration_since(now) <= LOGIN_REFRESH_WINDOW
     }
 
+    /// The file's `signInRegion`: the region of AWS Sign-In the sign-in
+    /// belongs to. The JS SDK refreshes there in preference to the
+    /// profile's region (a configured endpoint still wins); the AWS CLI and
+    /// botocore never write it. Only a region-shaped value (lowercase
+    /// letters, digits and `-`) counts, so the file cannot send the refresh
+    /// token to another host.
+    pub fn sign_in_region(&self) -> Option<&str> {
+        let r = self.extra.get("signInRegion")?.as_str()?;
+        let shaped = (1..=63).contains(&r.len())
+            && r.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !r.starts_with('-')
+            && !r.ends_with('-');
+        shaped.then_some(r)
+    }
+
     /// The credentials, for STS and for tools.
     pub fn credentials(&self) -> crate::Credentials {
         crate::Credentials {

@@ -194,9 +194,13 @@ impl Addresses {
         }
     }
 
-    /// Where the default endpoint's region comes from.
-    fn region_from(&self, service: Service) -> String {
+    /// Where the default endpoint's region (`region`, the call's) comes from.
+    fn region_from(&self, service: Service, region: &str) -> String {
         match service {
+            // A cached console sign-in that names its own region (the JS SDK's `signInRegion`).
+            Service::Signin if !region.is_empty() && self.region.as_ref().is_none_or(|r| r.value != region) => {
+                "`signInRegion` in the cached sign-in".to_string()
+            }
             Service::SsoOidc | Service::Portal => {
                 self.sso_region_from.clone().unwrap_or_else(|| "the SSO region".to_string())
             }
@@ -239,7 +243,7 @@ fn network(call: &Call, failure: &NetFailure, addresses: &Addresses) -> CliError
             format!(
                 "`{url}` is AWS's {label} endpoint for region `{}` ({})",
                 call.region,
-                addresses.region_from(call.service)
+                addresses.region_from(call.service, &call.region)
             ),
             String::new(),
         ),
@@ -416,7 +420,25 @@ pub fn signin_error(e: &tobira_auth::signin::SigninError, profile: &str, address
 
 #[cfg(test)]
 mod tests {
-    use super::Kind;
+    use super::{Addresses, Kind, Origin, Service, Sourced};
+
+    /// A refresh in the region a cached sign-in names (`signInRegion`) says
+    /// so, instead of blaming the configured region.
+    #[test]
+    fn where_sign_ins_region_comes_from() {
+        let env = Addresses {
+            region: Some(Sourced { value: "us-east-1".into(), origin: Origin::Env { var: "AWS_REGION".into() } }),
+            ..Addresses::default()
+        };
+        assert_eq!(env.region_from(Service::Signin, "us-east-1"), "`AWS_REGION`");
+        assert_eq!(env.region_from(Service::Signin, "eu-west-1"), "`signInRegion` in the cached sign-in");
+        assert_eq!(
+            Addresses::default().region_from(Service::Signin, "eu-west-1"),
+            "`signInRegion` in the cached sign-in"
+        );
+        assert_eq!(Addresses::default().region_from(Service::Signin, ""), "no region is configured");
+        assert_eq!(env.region_from(Service::Sts, "eu-west-1"), "`AWS_REGION`");
+    }
 
     /// README.md's exit-code table lists exactly the codes tobira uses.
     #[test]

@@ -3,7 +3,9 @@
 //! through the sign-in page (the test plays the browser over HTTP), the
 //! cache file as the AWS CLI writes it, `whoami` / `export` /
 //! `credential-process` / `exec` with refreshes, role chaining, `sessions`,
-//! `profiles`, `profile show`, `logout`, `--remote`, and every error text.
+//! `profiles`, `profile show`, `logout`, `--remote`, and every error text;
+//! and the other tools that share the file: the AWS CLI's own file,
+//! botocore (with awscrt) and the AWS SDK for JavaScript v3.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)] // tests read the clock to build cache fixtures
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -633,4 +635,185 @@ async fn another_principal_is_not_switched_to_without_a_yes() {
     );
     assert_eq!(std::fs::read_to_string(t.config_path()).unwrap(), config, "the profile is unchanged");
     assert!(!t.aws_dir().join("login/cache").join(BOB_FILE).exists(), "nothing cached");
+}
+
+/// tests/sdk-js with its pinned node_modules (`@aws-sdk/client-sts` and
+/// `@aws-sdk/credential-provider-login`), or `None` when the interop tools
+/// are knowingly absent (`TOBIRA_SKIP_INTEROP`), as in sdks.rs.
+fn sdk_js() -> Option<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/sdk-js");
+    let installed =
+        ["client-sts", "credential-provider-login"].iter().all(|p| dir.join("node_modules/@aws-sdk").join(p).is_dir());
+    #[allow(clippy::disallowed_methods)] // test switch
+    if !installed && std::env::var_os("TOBIRA_SKIP_INTEROP").is_some() {
+        return None;
+    }
+    assert!(installed, "{}/node_modules is missing: run scripts/test (it runs `npm ci` there)", dir.display());
+    Some(dir)
+}
+
+/// `AWS_PROFILE=dev node tests/sdk-js/login-sts.mjs MODE`: one STS
+/// GetCallerIdentity with the JS SDK (`chain`: the client's default chain;
+/// `login`: `fromLoginCredentials`), the environment changed by `vars`
+/// (`None` removes one). Returns the access key the request was signed with
+/// and the credentials' expiry, after checking it was bob and the SDK
+/// warned about nothing (it quietly keeps old credentials when a refresh
+/// fails).
+fn js_sts(t: &TestEnv, dir: &std::path::Path, mode: &str, vars: &[(&str, Option<&str>)]) -> (String, String) {
+    let mut cmd = t.command("node");
+    cmd.arg(dir.join("login-sts.mjs")).arg(mode).env("AWS_PROFILE", "dev");
+    for (k, v) in vars {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let r = run(cmd);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(!r.stderr.contains("warn:") && !r.stderr.contains("error:"), "the JS SDK complained: {}", r.stderr);
+    let v: Value = serde_json::from_str(r.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {r:?}"));
+    assert_eq!((&v["ok"], v["arn"].as_str()), (&Value::Bool(true), Some(BOB_ARN)), "{r:?}");
+    (v["key"].as_str().unwrap().to_string(), v["expiration"].as_str().unwrap().to_string())
+}
+
+/// Sets `accessToken.expiresAt` in the file as its writer left it (the JS
+/// SDK's indentation and milliseconds stay).
+fn set_expiry_in_place(path: &std::path::Path, at: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let start = text.find("\"expiresAt\": \"").unwrap() + "\"expiresAt\": \"".len();
+    let end = start + text[start..].find('"').unwrap();
+    std::fs::write(path, format!("{}{at}{}", &text[..start], &text[end..])).unwrap();
+}
+
+/// The file the JS SDK writes after refreshing one tobira wrote:
+/// `JSON.stringify(token, null, 2)` of what it read, the keys in the order
+/// they had, `expiresAt` with milliseconds, no newline at the end.
+fn js_file(tok: &LoginToken, expires_at: &str) -> String {
+    let j = |v: &str| serde_json::to_string(v).unwrap();
+    format!(
+        "{{\n  \"accessToken\": {{\n    \"accessKeyId\": {},\n    \"secretAccessKey\": {},\n    \"sessionToken\": {},\n    \"accountId\": \"123456789012\",\n    \"expiresAt\": {}\n  }},\n  \"tokenType\": \"aws_sigv4\",\n  \"clientId\": \"arn:aws:signin:::devtools/same-device\",\n  \"refreshToken\": {},\n  \"idToken\": {},\n  \"dpopKey\": {}\n}}",
+        j(&tok.access_key_id),
+        j(tok.secret_access_key.expose()),
+        j(tok.session_token.expose()),
+        j(expires_at),
+        j(tok.refresh_token.expose()),
+        j(tok.id_token.as_ref().unwrap().expose()),
+        j(tok.dpop_key.expose())
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_js_sdk_uses_and_refreshes_tobiras_sign_in() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(dir) = sdk_js() else { return };
+    let s = IdcServer::start(Settings::default()).await;
+    let mut t = env_for(&s);
+    let r = console_login(&s, &t, &["login", "--console", "--profile", "dev", "--region", "us-east-1"], 0).await;
+    assert_eq!(r.code, Some(0), "{r:?}");
+    let path = t.aws_dir().join("login/cache").join(BOB_FILE);
+    let tobiras = std::fs::read(&path).unwrap();
+    let signed_in = LoginToken::from_json(&tobiras).unwrap();
+    assert_eq!(s.idc.count("CreateOAuth2Token"), 1);
+
+    // 1. The default chain (fromIni's login provider) reads tobira's file as
+    // it is: more than five minutes left, no call to Sign-In, nothing written.
+    let calls = s.idc.count("GetCallerIdentity");
+    let (key, expiration) = js_sts(&t, &dir, "chain", &[]);
+    assert_eq!(key, signed_in.access_key_id);
+    assert_eq!(expiration.parse::<Timestamp>().unwrap(), signed_in.expires_at);
+    assert_eq!(s.idc.count("GetCallerIdentity"), calls + 1, "the SDK called tobira-idc's STS");
+    assert_eq!(s.idc.count("CreateOAuth2Token"), 1, "no refresh");
+    assert_eq!(std::fs::read(&path).unwrap(), tobiras, "the file is untouched");
+
+    // 2. Four minutes left: fromLoginCredentials refreshes through tobira-idc
+    // (AWS_ENDPOINT_URL) with a DPoP proof signed by tobira's key.
+    let before = expire_in(&t, SignedDuration::from_mins(4));
+    let (key, expiration) = js_sts(&t, &dir, "login", &[]);
+    assert_eq!(s.idc.count("CreateOAuth2Token"), 2, "the JS SDK called CreateOAuth2Token");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let js = LoginToken::from_json(text.as_bytes()).unwrap();
+    assert_eq!(key, js.access_key_id, "the SDK signed with the credentials it wrote");
+    assert_ne!(js.access_key_id, before.access_key_id);
+    assert_ne!(js.refresh_token, before.refresh_token, "the rotated refresh token is stored");
+    assert_eq!((&js.dpop_key, &js.id_token, &js.client_id), (&before.dpop_key, &before.id_token, &before.client_id));
+    // Its format: tobira's key order kept, two-space indentation, milliseconds.
+    let written = expiration.clone();
+    assert!(written.len() == 24 && written.ends_with('Z') && written.as_bytes()[19] == b'.', "{written}");
+    assert_eq!(text, js_file(&js, &written));
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600, "the mode is kept");
+
+    // 3. tobira uses the JS SDK's file as it is: no sign-in, no refresh, no rewrite.
+    let r = tobira(&t, &["export", "--profile", "dev"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(r.stdout.contains(&format!("export AWS_ACCESS_KEY_ID={}\n", js.access_key_id)), "{}", r.stdout);
+    let r = tobira(&t, &["credential-process", "--profile", "dev"]);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["AccessKeyId"].as_str(), Some(js.access_key_id.as_str()), "{r:?}");
+    assert_eq!(s.idc.count("CreateOAuth2Token"), 2);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+
+    // 4. tobira refreshes a file in the JS SDK's format (expired a minute
+    // ago, milliseconds) and writes it back in the AWS CLI's. The file names
+    // its Sign-In region as the JS SDK reads it (`signInRegion`); the
+    // configured endpoint still wins, and the key stays.
+    let ago = tobira_cache::token::format_time(Timestamp::now() - SignedDuration::from_mins(1));
+    set_expiry_in_place(&path, &ago.replace('Z', ".250Z"));
+    let with_region = std::fs::read_to_string(&path).unwrap().replace("\n}", ",\n  \"signInRegion\": \"eu-west-1\"\n}");
+    std::fs::write(&path, with_region).unwrap();
+    let r = tobira(&t, &["export", "--profile", "dev"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(s.idc.count("CreateOAuth2Token"), 3, "tobira refreshed the token the JS SDK rotated");
+    let bytes = std::fs::read(&path).unwrap();
+    let ours = LoginToken::from_json(&bytes).unwrap();
+    assert_eq!(ours.to_json().as_bytes(), bytes, "the AWS CLI's format again");
+    assert_ne!(ours.refresh_token, js.refresh_token);
+    assert_eq!((&ours.dpop_key, &ours.id_token), (&js.dpop_key, &js.id_token));
+    assert_eq!(ours.sign_in_region(), Some("eu-west-1"));
+
+    // 5. The JS SDK (default chain) uses tobira's refresh as it is, then
+    // refreshes the token tobira rotated when it is due again.
+    let (key, _) = js_sts(&t, &dir, "chain", &[]);
+    assert_eq!(key, ours.access_key_id);
+    assert_eq!(s.idc.count("CreateOAuth2Token"), 3);
+    // This time Sign-In is found with AWS_ENDPOINT_URL_SIGNIN (STS with
+    // AWS_ENDPOINT_URL_STS).
+    expire_in(&t, SignedDuration::from_mins(2));
+    let only_signin = [
+        ("AWS_ENDPOINT_URL", None),
+        ("AWS_ENDPOINT_URL_SIGNIN", Some(s.url.as_str())),
+        ("AWS_ENDPOINT_URL_STS", Some(s.url.as_str())),
+    ];
+    let (key, _) = js_sts(&t, &dir, "chain", &only_signin);
+    assert_eq!(s.idc.count("CreateOAuth2Token"), 4, "the JS SDK refreshed after tobira did");
+    let again = cache(&t).read(BOB_ARN).unwrap().unwrap();
+    assert_eq!(key, again.access_key_id);
+    assert_ne!(again.refresh_token, ours.refresh_token);
+    assert_eq!(again.sign_in_region(), Some("eu-west-1"), "the JS SDK kept it too");
+    let r = tobira(&t, &["credential-process", "--profile", "dev"]);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["AccessKeyId"].as_str(), Some(key.as_str()), "{r:?}");
+    assert_eq!(s.idc.count("CreateOAuth2Token"), 4);
+
+    // 6. AWS_LOGIN_CACHE_DIRECTORY (an absolute path: the JS SDK expands
+    // neither `~` nor `$VAR`) moves the file for both.
+    let elsewhere = t.home().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let moved = elsewhere.join(BOB_FILE);
+    std::fs::rename(&path, &moved).unwrap();
+    t.env("AWS_LOGIN_CACHE_DIRECTORY", elsewhere.to_str().unwrap());
+    let (key, _) = js_sts(&t, &dir, "chain", &[]);
+    assert_eq!(key, again.access_key_id);
+    let r = tobira(&t, &["credential-process", "--profile", "dev"]);
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert_eq!(s.idc.count("CreateOAuth2Token"), 4);
+
+    // 7. With no endpoint variable, the profile's `endpoint_url` (AWS_PROFILE
+    // names the profile) is where the JS SDK refreshes.
+    let config = std::fs::read_to_string(t.config_path()).unwrap();
+    t.write_config(&format!("{config}endpoint_url = {}\n", s.url));
+    set_expiry_in_place(&moved, &tobira_cache::token::format_time(Timestamp::now() + SignedDuration::from_mins(3)));
+    let (key, _) = js_sts(&t, &dir, "login", &[("AWS_ENDPOINT_URL", None)]);
+    assert_eq!(s.idc.count("CreateOAuth2Token"), 5, "refreshed at the profile's endpoint_url");
+    assert_eq!(key, LoginToken::from_json(&std::fs::read(&moved).unwrap()).unwrap().access_key_id);
+    assert!(!path.exists(), "nothing written in the default directory");
 }
