@@ -319,21 +319,26 @@ pub fn scan_headers(text: &str) -> Vec<HeaderAt<'_>> {
 /// `[` follows whitespace at the start of a line (only the line-by-line
 /// reading can tell whether it continues a value) or the file has a `\r`.
 fn scan_column_zero(text: &str) -> Option<Vec<HeaderAt<'_>>> {
-    let bytes = text.as_bytes();
-    if memchr::memchr(b'\r', bytes).is_some() {
+    if memchr::memchr(b'\r', text.as_bytes()).is_some() {
         return None;
     }
-    let mut out = Vec::new();
-    for at in memchr::memchr_iter(b'[', bytes) {
+    column_zero_headers(text).collect()
+}
+
+/// The headers of a text with no `\r` that starts at a line's start, by
+/// its `[` characters (see [`scan_column_zero`]); an item `None` — and the
+/// caller stops — at a `[` after leading whitespace.
+fn column_zero_headers(text: &str) -> impl Iterator<Item = Option<HeaderAt<'_>>> + '_ {
+    let bytes = text.as_bytes();
+    memchr::memchr_iter(b'[', bytes).filter_map(move |at| {
         if at > 0 && bytes[at - 1] != b'\n' {
             // After other text on its line: not a header, unless only
             // whitespace (ASCII or not) precedes it.
             let line_start = memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |p| p + 1);
             let before = &bytes[line_start..at];
-            if before.iter().all(|b| !b.is_ascii() || matches!(b, b' ' | b'\t' | 0x0b | 0x0c | 0x1c..=0x1f)) {
-                return None;
-            }
-            continue;
+            let indented =
+                before.iter().all(|b| !b.is_ascii() || matches!(b, b' ' | b'\t' | 0x0b | 0x0c | 0x1c..=0x1f));
+            return indented.then_some(None);
         }
         let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |p| at + p);
         let line = &text[at..end];
@@ -342,11 +347,8 @@ fn scan_column_zero(text: &str) -> Option<Vec<HeaderAt<'_>>> {
         } else {
             py_strip(line)
         };
-        if let Some(name) = header_name(stripped) {
-            out.push(HeaderAt { name, start: at });
-        }
-    }
-    Some(out)
+        header_name(stripped).map(|name| Some(HeaderAt { name, start: at }))
+    })
 }
 
 /// A section picked by [`pick_sections`] or [`pick_in_text`]: its header,
@@ -450,25 +452,8 @@ impl Picker {
         let text = std::str::from_utf8(piece).ok()?;
         let mut counted = 0usize;
         let mut open_from = 0usize;
-        for at in memchr::memchr_iter(b'[', piece) {
-            if at > 0 && piece[at - 1] != b'\n' {
-                // As scan_column_zero: after text, not a header; after
-                // whitespace only, the line-by-line reading must decide.
-                let line_start = memchr::memrchr(b'\n', &piece[..at]).map_or(0, |p| p + 1);
-                let before = &piece[line_start..at];
-                if before.iter().all(|b| !b.is_ascii() || matches!(b, b' ' | b'\t' | 0x0b | 0x0c | 0x1c..=0x1f)) {
-                    return None;
-                }
-                continue;
-            }
-            let end = memchr::memchr(b'\n', &piece[at..]).map_or(piece.len(), |p| at + p);
-            let line = &text[at..end];
-            let stripped = if line.is_ascii() {
-                line.trim_end_matches(|c| matches!(c, ' ' | '\t' | '\u{0b}' | '\u{0c}' | '\u{1c}'..='\u{1f}'))
-            } else {
-                py_strip(line)
-            };
-            let Some(name) = header_name(stripped) else { continue };
+        for head in column_zero_headers(text) {
+            let HeaderAt { name, start: at } = head?;
             if let Some(mut section) = self.open.take() {
                 section.text.push_str(&text[open_from..at]);
                 self.done.push(section);
