@@ -178,9 +178,8 @@ struct ParsedFile {
 }
 
 /// What a pass of the hot path asks of a file: the sections whose header
-/// the predicate accepts (it sees every header), `Ok(None)` when the file
-/// cannot give them exactly, `Err` when the reading must stop.
-type Pick<'a, E> = dyn FnMut(&mut dyn FnMut(&str) -> bool) -> Result<Option<Vec<ini::SectionText>>, E> + 'a;
+/// the predicate accepts (it sees every header), or why it cannot say.
+type Pick<'a, E> = dyn FnMut(&mut dyn FnMut(&str) -> bool) -> Result<Vec<ini::SectionText>, E> + 'a;
 
 /// Why [`ProfileSet::for_profile_reading`] stopped reading in pieces.
 #[derive(Debug)]
@@ -352,10 +351,9 @@ impl ProfileSet {
             }
         }
         let (ctext, rtext) = (text(config)?, text(credentials)?);
-        let mut from_config =
-            |want: &mut dyn FnMut(&str) -> bool| Ok::<_, Unusual>(Some(ini::pick_in_text(ctext, want)));
+        let mut from_config = |want: &mut dyn FnMut(&str) -> bool| Ok::<_, Unusual>(ini::pick_in_text(ctext, want));
         let mut from_credentials =
-            |want: &mut dyn FnMut(&str) -> bool| Ok::<_, Unusual>(Some(ini::pick_in_text(rtext, want)));
+            |want: &mut dyn FnMut(&str) -> bool| Ok::<_, Unusual>(ini::pick_in_text(rtext, want));
         Self::for_profile_picking(config_path, &mut from_config, credentials_path, &mut from_credentials, profile)
             .ok()
             .flatten()
@@ -381,10 +379,10 @@ impl ProfileSet {
         use std::io::{Read, Seek, SeekFrom};
         fn picker<R: Read + Seek>(file: &mut Option<R>) -> Box<Pick<'_, Unusual>> {
             Box::new(move |want| match file {
-                None => Ok(Some(Vec::new())),
+                None => Ok(Vec::new()),
                 Some(r) => {
                     r.seek(SeekFrom::Start(0)).map_err(|_| Unusual::Unreadable)?;
-                    ini::pick_sections(r, want).map_err(|_| Unusual::Unreadable)?.map(Some).ok_or(Unusual::Form)
+                    ini::pick_sections(r, want).map_err(|_| Unusual::Unreadable)?.ok_or(Unusual::Form)
                 }
             })
         }
@@ -446,12 +444,12 @@ impl ProfileSet {
                     _ => known.iter().any(|n| names_profile(head, n)),
                 }
             };
-            let Some(c) = pick_config(&mut want_config)? else { return Ok(None) };
+            let c = pick_config(&mut want_config)?;
             let mut want_credentials = |head: &str| {
                 default_seen |= head == "DEFAULT";
                 known.iter().any(|n| n == head)
             };
-            let Some(k) = pick_credentials(&mut want_credentials)? else { return Ok(None) };
+            let k = pick_credentials(&mut want_credentials)?;
             if default_seen {
                 return Ok(None);
             }
