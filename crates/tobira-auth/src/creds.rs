@@ -16,7 +16,7 @@ use tobira_config::resolve::{AssumeRole, SsoRole};
 use tobira_config::{Plan, Secret, Step};
 
 use crate::mfa_codes::{self, MfaRefusal};
-use crate::{AuthError, SsoTarget, service_error};
+use crate::{AuthError, Net, SsoTarget, service_error};
 
 /// Asks for an MFA code (the CLI reads the terminal; tests answer directly).
 pub trait MfaPrompt {
@@ -101,6 +101,8 @@ pub struct ExecContext {
     /// keeps the right time without reading the clock here.
     pub started_at: Timestamp,
     pub started: std::time::Instant,
+    /// How calls go out (timeouts, proxies): the CLI's policy.
+    pub net: Net,
 }
 
 impl ExecContext {
@@ -110,6 +112,7 @@ impl ExecContext {
         default_session_name: String,
         mfa_session_for_roles: bool,
         now: Timestamp,
+        net: Net,
     ) -> ExecContext {
         ExecContext {
             home,
@@ -117,6 +120,7 @@ impl ExecContext {
             mfa_session_for_roles,
             started_at: now,
             started: std::time::Instant::now(),
+            net,
         }
     }
 
@@ -190,16 +194,17 @@ fn sts_region(plan: &Plan) -> String {
 pub const STS_DEFAULT_REGION: &str = "us-east-1";
 
 /// An STS call of this plan (for error messages).
-fn sts_call(plan: &Plan, operation: &'static str) -> crate::Call {
+fn sts_call(plan: &Plan, operation: &'static str, net: &Net) -> crate::Call {
     crate::Call::new(
         crate::Service::Sts,
         operation,
         plan.endpoints.sts.as_ref().map(|e| e.value.as_str()),
         &sts_region(plan),
+        net,
     )
 }
 
-fn sts_client(plan: &Plan, creds: &Credentials) -> aws_sdk_sts::Client {
+fn sts_client(plan: &Plan, creds: &Credentials, net: &Net) -> aws_sdk_sts::Client {
     let region = sts_region(plan);
     let provider = aws_credential_types::Credentials::new(
         &creds.access_key_id,
@@ -212,7 +217,7 @@ fn sts_client(plan: &Plan, creds: &Credentials) -> aws_sdk_sts::Client {
         .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
         .region(aws_sdk_sts::config::Region::new(region))
         .credentials_provider(provider)
-        .http_client(crate::http_client());
+        .http_client(net.sdk_http_client());
     if let Some(url) = &plan.endpoints.sts {
         b = b.endpoint_url(&url.value);
     }
@@ -230,7 +235,7 @@ fn from_sts(c: &aws_sdk_sts::types::Credentials, account_id: Option<String>) -> 
 }
 
 /// The SSO login a step needs, as a target for [`crate::valid_token`].
-pub fn sso_target(plan: &Plan, s: &SsoRole) -> SsoTarget {
+pub fn sso_target(plan: &Plan, s: &SsoRole, net: &Net) -> SsoTarget {
     SsoTarget {
         session: s.session.as_ref().map(|v| v.value.clone()),
         start_url: s.start_url.value.clone(),
@@ -238,6 +243,7 @@ pub fn sso_target(plan: &Plan, s: &SsoRole) -> SsoTarget {
         scopes: s.registration_scopes.as_ref().map(|v| v.value.clone()),
         oidc_endpoint: plan.endpoints.sso_oidc.as_ref().map(|e| e.value.clone()),
         portal_endpoint: plan.endpoints.sso.as_ref().map(|e| e.value.clone()),
+        net: net.clone(),
     }
 }
 
@@ -321,6 +327,7 @@ async fn run_step(
     mfa_done: &mut Option<String>,
 ) -> Result<Credentials, AuthError> {
     let cli = CredentialCache::cli(&ctx.home);
+    let net = &ctx.net;
     let fresh = |c: &Credentials| c.fresh(ctx.now());
     match step {
         Step::Env(_) | Step::Static(_) => {
@@ -338,7 +345,7 @@ async fn run_step(
         }
         Step::Sso(s) => {
             renew_once(ctx, &cli, &sso_cache_name(s), &fresh, |lock| async move {
-                let target = sso_target(plan, s);
+                let target = sso_target(plan, s, net);
                 let cache = SsoCache::in_home(&ctx.home);
                 let token = crate::valid_token(&target, &cache, ctx.now()).await?;
                 tracing::debug!(url = %target.portal_call("GetRoleCredentials").url, operation = "GetRoleCredentials", account = %s.account_id.value, role = %s.role_name.value, "calling the SSO portal");
@@ -372,9 +379,9 @@ async fn run_step(
             renew_once(ctx, &cli, &assume_role_cache_name(a), &fresh, |lock| async move {
                 let session_name =
                     a.role_session_name.as_ref().map_or(ctx.default_session_name.clone(), |s| s.value.clone());
-                tracing::debug!(url = %sts_call(plan, "AssumeRole").url, operation = "AssumeRole", role_arn = %a.role_arn.value, mfa = a.mfa_serial.is_some(), "calling STS");
+                tracing::debug!(url = %sts_call(plan, "AssumeRole", net).url, operation = "AssumeRole", role_arn = %a.role_arn.value, mfa = a.mfa_serial.is_some(), "calling STS");
                 let mut req =
-                    sts_client(plan, source).assume_role().role_arn(&a.role_arn.value).role_session_name(session_name);
+                    sts_client(plan, source, net).assume_role().role_arn(&a.role_arn.value).role_session_name(session_name);
                 if let Some(e) = &a.external_id {
                     req = req.external_id(&e.value);
                 }
@@ -385,7 +392,7 @@ async fn run_step(
                     req = req.source_identity(&si.value);
                 }
                 let send = |req: aws_sdk_sts::operation::assume_role::builders::AssumeRoleFluentBuilder| async move {
-                    req.send().await.map_err(|e| match service_error(sts_call(plan, "AssumeRole"), e) {
+                    req.send().await.map_err(|e| match service_error(sts_call(plan, "AssumeRole", net), e) {
                         AuthError::Service { code, message, .. } if message.contains("role chaining") => {
                             AuthError::ChainedDuration {
                                 profile: a.profile.clone(),
@@ -440,20 +447,20 @@ async fn run_step(
                 expiration: None,
                 account_id: None,
             };
-            let out = sts_client(plan, &anonymous)
+            let out = sts_client(plan, &anonymous, net)
                 .assume_role_with_web_identity()
                 .role_arn(&w.role_arn.value)
                 .role_session_name(session_name)
                 .web_identity_token(token)
                 .send()
                 .await
-                .map_err(|e| service_error(sts_call(plan, "AssumeRoleWithWebIdentity"), e))?;
+                .map_err(|e| service_error(sts_call(plan, "AssumeRoleWithWebIdentity", net), e))?;
             let arn = out.assumed_role_user().map(|u| u.arn().to_string()).unwrap_or_default();
             let c = out.credentials().ok_or_else(|| AuthError::Credentials("no credentials returned".into()))?;
             Ok(from_sts(c, arn.split(':').nth(4).map(str::to_string)))
         }
         Step::Login { profile, session, cache_dir } => {
-            crate::signin::step_credentials(plan, profile, &session.value, &cache_dir.value, &|| ctx.now()).await
+            crate::signin::step_credentials(plan, net, profile, &session.value, &cache_dir.value, &|| ctx.now()).await
         }
         Step::CredentialSource { source, .. } => credential_source(&source.value).await,
     }
@@ -464,7 +471,7 @@ async fn run_step(
 /// `AWS_CONTAINER_CREDENTIALS_*`, `AWS_EC2_METADATA_*`).
 async fn credential_source(source: &str) -> Result<Credentials, AuthError> {
     use aws_credential_types::provider::ProvideCredentials;
-    let config = aws_config::provider_config::ProviderConfig::default().with_http_client(crate::http_client());
+    let config = aws_config::provider_config::ProviderConfig::default().with_http_client(crate::metadata_http_client());
     let result = if source == "EcsContainer" {
         aws_config::ecs::EcsCredentialsProvider::builder().configure(&config).build().provide_credentials().await
     } else {
@@ -547,6 +554,7 @@ async fn mfa_session(
     mfa: &mut (dyn MfaPrompt + Send),
 ) -> Result<Credentials, AuthError> {
     let cache = CredentialCache::mfa_sessions(&ctx.home);
+    let net = &ctx.net;
     let name = mfa_session_name(&keys.access_key_id, serial);
     // With someone to ask, a session inside the refresh window is replaced
     // (one code now rather than a failure later); without, it serves until
@@ -556,12 +564,12 @@ async fn mfa_session(
         if can_ask { c.fresh(ctx.now()) } else { c.valid_for(ctx.now(), MFA_SESSION_LAST_USE) }
     };
     renew_once(ctx, &cache, &name, &usable, |lock| async move {
-        tracing::debug!(url = %sts_call(plan, "GetSessionToken").url, operation = "GetSessionToken", serial, "calling STS for an MFA session");
-        let client = sts_client(plan, keys);
+        tracing::debug!(url = %sts_call(plan, "GetSessionToken", net).url, operation = "GetSessionToken", serial, "calling STS for an MFA session");
+        let client = sts_client(plan, keys, net);
         let out = with_code(ctx, serial, "GetSessionToken", mfa, |code| {
             let req =
                 client.get_session_token().serial_number(serial).token_code(code).duration_seconds(MFA_SESSION_SECONDS);
-            async move { req.send().await.map_err(|e| service_error(sts_call(plan, "GetSessionToken"), e)) }
+            async move { req.send().await.map_err(|e| service_error(sts_call(plan, "GetSessionToken", net), e)) }
         })
         .await?;
         let c = out
@@ -576,12 +584,12 @@ async fn mfa_session(
 
 /// Temporary credentials for long-term keys (GetSessionToken without MFA),
 /// so a credential server never hands the long-term secret to the command.
-pub async fn session_for_keys(plan: &Plan, keys: &Credentials) -> Result<Credentials, AuthError> {
-    let out = sts_client(plan, keys)
+pub async fn session_for_keys(plan: &Plan, keys: &Credentials, net: &Net) -> Result<Credentials, AuthError> {
+    let out = sts_client(plan, keys, net)
         .get_session_token()
         .send()
         .await
-        .map_err(|e| service_error(sts_call(plan, "GetSessionToken"), e))?;
+        .map_err(|e| service_error(sts_call(plan, "GetSessionToken", net), e))?;
     let c =
         out.credentials().ok_or_else(|| AuthError::Credentials("GetSessionToken returned no credentials".into()))?;
     Ok(from_sts(c, keys.account_id.clone()))
@@ -594,20 +602,21 @@ pub async fn session_for_keys(plan: &Plan, keys: &Credentials) -> Result<Credent
 /// for its own.
 pub async fn federation_token(
     plan: &Plan,
+    net: &Net,
     keys: &Credentials,
     name: &str,
     duration_seconds: i32,
     policy: &str,
 ) -> Result<Credentials, AuthError> {
-    tracing::debug!(url = %sts_call(plan, "GetFederationToken").url, operation = "GetFederationToken", name, duration_seconds, "calling STS for a federated user's credentials");
-    let out = sts_client(plan, keys)
+    tracing::debug!(url = %sts_call(plan, "GetFederationToken", net).url, operation = "GetFederationToken", name, duration_seconds, "calling STS for a federated user's credentials");
+    let out = sts_client(plan, keys, net)
         .get_federation_token()
         .name(name)
         .duration_seconds(duration_seconds)
         .policy(policy)
         .send()
         .await
-        .map_err(|e| service_error(sts_call(plan, "GetFederationToken"), e))?;
+        .map_err(|e| service_error(sts_call(plan, "GetFederationToken", net), e))?;
     let c =
         out.credentials().ok_or_else(|| AuthError::Credentials("GetFederationToken returned no credentials".into()))?;
     let account = out
@@ -670,13 +679,13 @@ pub fn run_process(profile: &str, command: &str) -> Result<Credentials, AuthErro
 }
 
 /// STS GetCallerIdentity with these credentials: (account, ARN, user id).
-pub async fn caller_identity(plan: &Plan, c: &Credentials) -> Result<(String, String, String), AuthError> {
-    tracing::debug!(url = %sts_call(plan, "GetCallerIdentity").url, operation = "GetCallerIdentity", access_key = %tobira_config::origin::mask_key_id(&c.access_key_id), "calling STS");
-    let out = sts_client(plan, c)
+pub async fn caller_identity(plan: &Plan, c: &Credentials, net: &Net) -> Result<(String, String, String), AuthError> {
+    tracing::debug!(url = %sts_call(plan, "GetCallerIdentity", net).url, operation = "GetCallerIdentity", access_key = %tobira_config::origin::mask_key_id(&c.access_key_id), "calling STS");
+    let out = sts_client(plan, c, net)
         .get_caller_identity()
         .send()
         .await
-        .map_err(|e| service_error(sts_call(plan, "GetCallerIdentity"), e))?;
+        .map_err(|e| service_error(sts_call(plan, "GetCallerIdentity", net), e))?;
     Ok((
         out.account().unwrap_or_default().to_string(),
         out.arn().unwrap_or_default().to_string(),

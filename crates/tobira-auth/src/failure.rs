@@ -11,6 +11,7 @@ use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::http::Response;
 
 use crate::AuthError;
+use crate::net::{BadProxy, Net, Route};
 
 /// The AWS services tobira calls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,7 +61,8 @@ impl Service {
     }
 }
 
-/// One call to a service: what it was and where it went.
+/// One call to a service: what it was, where it went and how (directly or
+/// through a proxy, with which timeouts).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Call {
     pub service: Service,
@@ -69,12 +71,20 @@ pub struct Call {
     pub url: String,
     /// The region the client was given.
     pub region: String,
+    /// The way to `url` the network policy gives (no secrets in it).
+    pub route: Route,
 }
 
 impl Call {
-    pub fn new(service: Service, operation: &'static str, endpoint: Option<&str>, region: &str) -> Call {
+    pub fn new(service: Service, operation: &'static str, endpoint: Option<&str>, region: &str, net: &Net) -> Call {
         let url = endpoint.map_or_else(|| service.default_endpoint(region), str::to_string);
-        Call { service, operation, url, region: region.to_string() }
+        Call::at(service, operation, url, region, net)
+    }
+
+    /// A call to this exact URL.
+    pub fn at(service: Service, operation: &'static str, url: String, region: &str, net: &Net) -> Call {
+        let route = net.route(&url);
+        Call { service, operation, url, region: region.to_string(), route }
     }
 
     /// `host:port` of the URL (`host` when it has no port), for messages.
@@ -104,7 +114,14 @@ pub enum NetFailure {
     /// The host name does not resolve.
     Dns,
     /// No connection or no answer in time (after the SDK's retries).
-    Timeout,
+    Timeout(TimeoutPhase),
+    /// The proxy would not open a CONNECT tunnel to the endpoint (it
+    /// answered something other than 200); `auth_required`: it answered
+    /// 407, asking for (other) credentials.
+    TunnelRefused { auth_required: bool },
+    /// The proxy variable for the endpoint's scheme cannot be used; nothing
+    /// was sent.
+    BadProxy(BadProxy),
     /// The endpoint is not a URL the SDK can use (no scheme, bad characters).
     BadUrl,
     /// Another connection failure (reset, unreachable network, TLS), in the
@@ -117,12 +134,30 @@ pub enum NetFailure {
     Request(String),
 }
 
+/// Which timeout ended a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeoutPhase {
+    /// No connection (through a proxy: no tunnel, or no TLS) within the connect timeout.
+    Connect,
+    /// Connected, request sent, no answer within the read timeout.
+    Read,
+    /// A timeout the SDK did not say more about.
+    Other,
+}
+
 impl fmt::Display for NetFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             NetFailure::Refused => write!(f, "the connection was refused (nothing is listening there)"),
             NetFailure::Dns => write!(f, "the host name does not resolve (DNS)"),
-            NetFailure::Timeout => write!(f, "no answer in time (timed out)"),
+            NetFailure::Timeout(TimeoutPhase::Connect) => write!(f, "no connection in time (connect timeout)"),
+            NetFailure::Timeout(TimeoutPhase::Read) => write!(f, "no answer in time (read timeout)"),
+            NetFailure::Timeout(TimeoutPhase::Other) => write!(f, "no answer in time (timed out)"),
+            NetFailure::TunnelRefused { auth_required: true } => {
+                write!(f, "the proxy asked for credentials (407) instead of opening a tunnel")
+            }
+            NetFailure::TunnelRefused { auth_required: false } => write!(f, "the proxy refused to open a tunnel"),
+            NetFailure::BadProxy(bad) => write!(f, "{bad}"),
             NetFailure::BadUrl => write!(f, "the address is not a valid URL"),
             NetFailure::Connection(why) => write!(f, "{why}"),
             NetFailure::NotTheService { status, content_type } => {
@@ -153,11 +188,44 @@ fn is_bad_url(e: &(dyn StdError + 'static)) -> bool {
 
 pub(crate) fn connector_failure(c: &ConnectorError) -> NetFailure {
     let e: &(dyn StdError + 'static) = c;
+    if let Some(bad) = chain(e).find_map(|x| x.downcast_ref::<BadProxy>()) {
+        return NetFailure::BadProxy(bad.clone());
+    }
     if c.is_timeout() || chain(e).any(|x| x.to_string().contains("timed out")) {
-        return NetFailure::Timeout;
+        // The SDK's connector names its two timeouts "HTTP connect timeout
+        // occurred after …" and "HTTP read timeout occurred after …".
+        let phase = chain(e)
+            .find_map(|x| {
+                let text = x.to_string();
+                if text.starts_with("HTTP connect timeout") {
+                    Some(TimeoutPhase::Connect)
+                } else if text.starts_with("HTTP read timeout") {
+                    Some(TimeoutPhase::Read)
+                } else {
+                    None
+                }
+            })
+            .unwrap_or(TimeoutPhase::Other);
+        return NetFailure::Timeout(phase);
     }
     if is_bad_url(e) {
         return NetFailure::BadUrl;
+    }
+    for x in chain(e) {
+        // hyper-util's CONNECT tunnel (its `TunnelError` is not exported):
+        // "tunnel error: unsuccessful" for a status other than 200 or 407.
+        match x.to_string().as_str() {
+            "tunnel error: proxy authorization required" => {
+                return NetFailure::TunnelRefused { auth_required: true };
+            }
+            "tunnel error: unsuccessful" => return NetFailure::TunnelRefused { auth_required: false },
+            "tunnel error: unexpected end of file" => {
+                return NetFailure::Connection(
+                    "the proxy closed the connection instead of answering CONNECT".to_string(),
+                );
+            }
+            _ => {}
+        }
     }
     for x in chain(e) {
         if let Some(io) = x.downcast_ref::<std::io::Error>()
@@ -203,7 +271,7 @@ where
             None => not_the_service(s.raw()),
         },
         SdkError::ResponseError(r) => not_the_service(r.raw()),
-        SdkError::TimeoutError(_) => NetFailure::Timeout,
+        SdkError::TimeoutError(_) => NetFailure::Timeout(TimeoutPhase::Other),
         SdkError::DispatchFailure(d) => match d.as_connector_error() {
             Some(c) => connector_failure(c),
             None => NetFailure::Connection(root_text(&e)),
@@ -229,9 +297,10 @@ where
     match e {
         SdkError::ServiceError(s) => classify(Some(s.raw().status().as_u16()), s.err().code()),
         SdkError::ResponseError(r) => classify(Some(r.raw().status().as_u16()), None),
-        SdkError::TimeoutError(_) => Outcome::Transient,
+        SdkError::TimeoutError(_) => Outcome::TimedOut,
         SdkError::DispatchFailure(d) => match d.as_connector_error().map(connector_failure) {
-            Some(NetFailure::Timeout | NetFailure::Connection(_)) => Outcome::Transient,
+            Some(NetFailure::Timeout(_)) => Outcome::TimedOut,
+            Some(NetFailure::Connection(_)) => Outcome::Transient,
             _ => Outcome::Fatal,
         },
         _ => Outcome::Fatal,
@@ -247,7 +316,7 @@ mod tests {
     type OidcError = aws_sdk_ssooidc::operation::create_token::CreateTokenError;
 
     fn call() -> Call {
-        Call::new(Service::SsoOidc, "CreateToken", Some("http://127.0.0.1:9/x"), "us-east-1")
+        Call::new(Service::SsoOidc, "CreateToken", Some("http://127.0.0.1:9/x"), "us-east-1", &Net::direct())
     }
 
     fn failure(e: SdkError<OidcError, Response>) -> NetFailure {
@@ -268,7 +337,7 @@ mod tests {
 
     #[test]
     fn addresses() {
-        let c = Call::new(Service::Portal, "ListAccounts", None, "eu-west-1");
+        let c = Call::new(Service::Portal, "ListAccounts", None, "eu-west-1", &Net::direct());
         assert_eq!(c.url, "https://portal.sso.eu-west-1.amazonaws.com");
         assert_eq!(c.authority(), "portal.sso.eu-west-1.amazonaws.com");
         assert_eq!(c.host(), "portal.sso.eu-west-1.amazonaws.com");
@@ -277,7 +346,7 @@ mod tests {
         assert_eq!(Service::Sts.default_endpoint("cn-north-1"), "https://sts.cn-north-1.amazonaws.com.cn");
         assert_eq!(Service::Sts.default_endpoint("aws-global"), "https://sts.amazonaws.com");
         assert_eq!(Service::SsoOidc.default_endpoint("us-east-1"), "https://oidc.us-east-1.amazonaws.com");
-        let v6 = Call::new(Service::Sts, "GetCallerIdentity", Some("http://[::1]:8080/"), "us-east-1");
+        let v6 = Call::new(Service::Sts, "GetCallerIdentity", Some("http://[::1]:8080/"), "us-east-1", &Net::direct());
         assert_eq!((v6.authority().as_str(), v6.host().as_str()), ("[::1]:8080", "::1"));
     }
 
@@ -287,9 +356,29 @@ mod tests {
         assert_eq!(failure(SdkError::dispatch_failure(ConnectorError::io(refused.into()))), NetFailure::Refused);
         assert_eq!(
             failure(SdkError::dispatch_failure(ConnectorError::timeout("HTTP connect timed out".into()))),
-            NetFailure::Timeout
+            NetFailure::Timeout(TimeoutPhase::Other)
         );
-        assert_eq!(failure(SdkError::timeout_error("operation timeout")), NetFailure::Timeout);
+        assert_eq!(failure(SdkError::timeout_error("operation timeout")), NetFailure::Timeout(TimeoutPhase::Other));
+        // The SDK connector's own words for its two timeouts.
+        for (text, phase) in [
+            ("HTTP connect timeout occurred after 1s", TimeoutPhase::Connect),
+            ("HTTP read timeout occurred after 60s", TimeoutPhase::Read),
+        ] {
+            let e = ConnectorError::timeout(std::io::Error::new(std::io::ErrorKind::TimedOut, text).into());
+            assert_eq!(failure(SdkError::dispatch_failure(e)), NetFailure::Timeout(phase), "{text}");
+        }
+        // hyper-util's CONNECT tunnel.
+        for (text, auth_required) in
+            [("tunnel error: unsuccessful", false), ("tunnel error: proxy authorization required", true)]
+        {
+            let e = ConnectorError::io(std::io::Error::other(text).into());
+            assert_eq!(failure(SdkError::dispatch_failure(e)), NetFailure::TunnelRefused { auth_required }, "{text}");
+        }
+        let bad = BadProxy { var: "HTTPS_PROXY".into(), shown: "https://p".into(), why: "no".into() };
+        assert_eq!(
+            failure(SdkError::dispatch_failure(ConnectorError::user(Box::new(bad.clone())))),
+            NetFailure::BadProxy(bad)
+        );
         let bad = ResolveEndpointError::message("failed to apply endpoint `x` to request `Request { … }`");
         assert_eq!(failure(SdkError::dispatch_failure(ConnectorError::other(bad.into(), None))), NetFailure::BadUrl);
         let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection reset by peer");
@@ -330,7 +419,7 @@ mod tests {
         assert_eq!(outcome(&service(401, Some("UnauthorizedException"))), Outcome::Fatal);
         let html_502 = SdkError::<OidcError, Response>::response_error("cannot parse", response(502, "text/html"));
         assert_eq!(outcome(&html_502), Outcome::Transient);
-        assert_eq!(outcome(&SdkError::<OidcError, Response>::timeout_error("operation timeout")), Outcome::Transient);
+        assert_eq!(outcome(&SdkError::<OidcError, Response>::timeout_error("operation timeout")), Outcome::TimedOut);
         let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection reset by peer");
         let reset = SdkError::<OidcError, Response>::dispatch_failure(ConnectorError::io(reset.into()));
         assert_eq!(outcome(&reset), Outcome::Transient);

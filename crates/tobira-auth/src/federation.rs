@@ -8,13 +8,12 @@
 //! within 15 minutes can open one console session with it (once). The
 //! credentials themselves never appear in it.
 
-use std::time::Duration;
-
-use aws_smithy_runtime_api::client::http::{HttpConnector as _, HttpConnectorSettings};
+use aws_smithy_runtime_api::client::http::HttpConnector as _;
 use aws_smithy_types::body::SdkBody;
 use serde_json::{Value, json};
 use tobira_cache::role::Credentials;
 
+use crate::Net;
 use crate::failure::{Call, NetFailure, Service};
 
 /// The operation's name, for messages.
@@ -115,10 +114,15 @@ pub fn login_url(base: &str, issuer: &str, destination: &str, token: &str) -> St
 }
 
 /// `GET {base}/federation?Action=getSigninToken&Session=…`: the SigninToken.
-pub async fn signin_token(base: &str, c: &Credentials, duration: Option<i64>) -> Result<String, FederationError> {
+pub async fn signin_token(
+    base: &str,
+    c: &Credentials,
+    duration: Option<i64>,
+    policy: &Net,
+) -> Result<String, FederationError> {
     let Some(session_token) = &c.session_token else { return Err(FederationError::LongTermKeys) };
     let url = format!("{base}/federation");
-    let call = Call { service: Service::Signin, operation: OPERATION, url: url.clone(), region: String::new() };
+    let call = Call::at(Service::Signin, OPERATION, url.clone(), "", policy);
     let net = |failure| FederationError::Network { call: call.clone(), failure };
     let session = json!({
         "sessionId": c.access_key_id,
@@ -138,16 +142,7 @@ pub async fn signin_token(base: &str, c: &Credentials, duration: Option<i64>) ->
     let headers = request.headers_mut();
     headers.insert("Accept", "application/json");
     headers.insert("User-Agent", concat!("tobira/", env!("CARGO_PKG_VERSION")));
-    let settings = HttpConnectorSettings::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .read_timeout(Duration::from_secs(60))
-        .build();
-    let connector = aws_smithy_http_client::Connector::builder()
-        .connector_settings(settings)
-        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build();
+    let connector = policy.connector();
     let response = connector.call(request).await.map_err(|e| net(crate::failure::connector_failure(&e)))?;
     let status = response.status().as_u16();
     let content_type =

@@ -19,6 +19,7 @@ pub mod dpop;
 mod failure;
 pub mod federation;
 pub mod mfa_codes;
+pub mod net;
 mod pkce;
 pub mod portal;
 pub mod probe;
@@ -35,7 +36,8 @@ use tobira_cache::{Freshness, Registration, SsoCache, SsoToken};
 use tobira_config::Secret;
 
 pub(crate) use failure::service_error;
-pub use failure::{Call, NetFailure, Service};
+pub use failure::{Call, NetFailure, Service, TimeoutPhase};
+pub use net::Net;
 
 /// The scope the AWS CLI registers PKCE clients with when none is configured.
 pub const DEFAULT_SCOPE: &str = "sso:account:access";
@@ -53,6 +55,8 @@ pub struct SsoTarget {
     /// `[services]`, `endpoint_url`).
     pub oidc_endpoint: Option<String>,
     pub portal_endpoint: Option<String>,
+    /// How its calls go out (timeouts, proxies).
+    pub net: Net,
 }
 
 impl SsoTarget {
@@ -78,12 +82,12 @@ impl SsoTarget {
 
     /// An SSO OIDC call of this login (for error messages).
     pub(crate) fn oidc_call(&self, operation: &'static str) -> Call {
-        Call::new(Service::SsoOidc, operation, self.oidc_endpoint.as_deref(), &self.region)
+        Call::new(Service::SsoOidc, operation, self.oidc_endpoint.as_deref(), &self.region, &self.net)
     }
 
     /// An SSO portal call of this login (for error messages).
     pub(crate) fn portal_call(&self, operation: &'static str) -> Call {
-        Call::new(Service::Portal, operation, self.portal_endpoint.as_deref(), &self.region)
+        Call::new(Service::Portal, operation, self.portal_endpoint.as_deref(), &self.region, &self.net)
     }
 }
 
@@ -148,7 +152,10 @@ impl AuthError {
     }
 }
 
-pub(crate) fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+/// The HTTP client of the instance and container metadata providers
+/// (`credential_source`): the SDK's own timeouts for them (a second or
+/// two), and never a proxy, since those addresses are this machine's own.
+pub(crate) fn metadata_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
     Builder::new().tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring)).build_https()
 }
 
@@ -157,7 +164,7 @@ pub fn oidc_client(target: &SsoTarget) -> aws_sdk_ssooidc::Client {
     let mut b = aws_sdk_ssooidc::Config::builder()
         .behavior_version(aws_sdk_ssooidc::config::BehaviorVersion::latest())
         .region(aws_sdk_ssooidc::config::Region::new(target.region.clone()))
-        .http_client(http_client());
+        .http_client(target.net.sdk_http_client());
     if let Some(url) = &target.oidc_endpoint {
         b = b.endpoint_url(url);
     }
@@ -175,7 +182,7 @@ pub(crate) fn portal_client_with(target: &SsoTarget, sdk_retries: bool) -> aws_s
     let mut b = aws_sdk_sso::Config::builder()
         .behavior_version(aws_sdk_sso::config::BehaviorVersion::latest())
         .region(aws_sdk_sso::config::Region::new(target.region.clone()))
-        .http_client(http_client());
+        .http_client(target.net.sdk_http_client());
     if !sdk_retries {
         b = b.retry_config(aws_sdk_sso::config::retry::RetryConfig::disabled());
     }

@@ -211,6 +211,7 @@ mod tests {
             scopes: None,
             oidc_endpoint: Some("http://127.0.0.1:9/some/prefix".into()),
             portal_endpoint: None,
+            net: crate::Net::direct(),
         };
         assert_eq!(
             authorize_url(&t, "cid", "http://127.0.0.1:5/oauth/callback", "st", "ch"),

@@ -18,7 +18,7 @@ use jiff::Timestamp;
 use tobira_cache::Credentials;
 use tobira_config::Plan;
 
-use crate::{AuthError, Call, Service, SsoTarget, portal_client, service_error};
+use crate::{AuthError, Call, Net, Service, SsoTarget, portal_client, service_error};
 
 /// What the service said about a sign-in or credentials.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,8 +50,8 @@ pub const REFUSED_CREDENTIAL_CODES: [&str; 3] = ["ExpiredToken", "InvalidClientT
 
 /// Asks STS (GetCallerIdentity) whether it accepts `credentials`, with the
 /// plan's region and STS endpoint.
-pub async fn credentials_accepted(plan: &Plan, credentials: &Credentials) -> Result<Verdict, AuthError> {
-    match crate::creds::caller_identity(plan, credentials).await {
+pub async fn credentials_accepted(plan: &Plan, credentials: &Credentials, net: &Net) -> Result<Verdict, AuthError> {
+    match crate::creds::caller_identity(plan, credentials, net).await {
         Ok(_) => Ok(Verdict::Alive),
         Err(AuthError::Service { code, message, .. }) if REFUSED_CREDENTIAL_CODES.contains(&code.as_str()) => {
             Ok(Verdict::Refused { code, message })
@@ -101,8 +101,8 @@ const PROBE_KEY_ID: &str = "AKIATOBIRACLOCKPROBE";
 /// signed with a key that does not exist, so the answer (a refusal) carries
 /// the server's time and no credentials are needed. `Ok(None)` when the
 /// answer named no time.
-pub async fn server_time(endpoint: Option<&str>, region: &str) -> Result<Option<ServerTime>, AuthError> {
-    let call = Call::new(Service::Sts, "GetCallerIdentity", endpoint, region);
+pub async fn server_time(endpoint: Option<&str>, region: &str, net: &Net) -> Result<Option<ServerTime>, AuthError> {
+    let call = Call::new(Service::Sts, "GetCallerIdentity", endpoint, region, net);
     tracing::debug!(service = "STS", operation = "GetCallerIdentity", url = %call.url, "reading the server's clock");
     let date = DateHeader::default();
     let provider = aws_credential_types::Credentials::new(PROBE_KEY_ID, "tobira-clock-probe", None, None, "tobira");
@@ -111,7 +111,7 @@ pub async fn server_time(endpoint: Option<&str>, region: &str) -> Result<Option<
         .region(aws_sdk_sts::config::Region::new(region.to_string()))
         .credentials_provider(provider)
         .interceptor(date.clone())
-        .http_client(crate::http_client());
+        .http_client(net.sdk_http_client());
     if let Some(url) = endpoint {
         b = b.endpoint_url(url);
     }

@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use aws_smithy_runtime_api::client::http::{HttpConnector as _, HttpConnectorSettings};
+use aws_smithy_runtime_api::client::http::HttpConnector as _;
 use aws_smithy_types::body::SdkBody;
 use base64::Engine as _;
 use jiff::{SignedDuration, Timestamp};
@@ -20,10 +20,10 @@ use serde_json::{Value, json};
 use tobira_cache::login::{CROSS_DEVICE, LoginCache, LoginCacheError, LoginToken, SAME_DEVICE, account_of};
 use tobira_config::Secret;
 
-use crate::AuthError;
 use crate::dpop::{DpopKey, uuid4};
 use crate::failure::{Call, NetFailure, Service};
 use crate::pkce;
+use crate::{AuthError, Net};
 
 /// A clock: the CLI passes the system's, tests the server's.
 pub type Clock<'a> = &'a (dyn Fn() -> Timestamp + Sync);
@@ -51,6 +51,8 @@ pub fn default_endpoint(region: &str) -> String {
 pub struct SigninTarget {
     pub region: Option<String>,
     pub endpoint: Option<String>,
+    /// How its calls go out (timeouts, proxies).
+    pub net: Net,
 }
 
 impl SigninTarget {
@@ -91,7 +93,7 @@ impl SigninTarget {
 
     /// The CreateOAuth2Token call, for error messages.
     pub fn call(&self) -> Call {
-        Call::new(Service::Signin, OPERATION, self.endpoint.as_deref(), self.region.as_deref().unwrap_or(""))
+        Call::new(Service::Signin, OPERATION, self.endpoint.as_deref(), self.region.as_deref().unwrap_or(""), &self.net)
     }
 }
 
@@ -415,16 +417,7 @@ async fn create_token(
     headers.insert("Accept", "application/json");
     headers.insert("User-Agent", concat!("tobira/", env!("CARGO_PKG_VERSION")));
     headers.insert("DPoP", proof);
-    let settings = HttpConnectorSettings::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .read_timeout(Duration::from_secs(60))
-        .build();
-    let connector = aws_smithy_http_client::Connector::builder()
-        .connector_settings(settings)
-        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build();
+    let connector = target.net.connector();
     let response = connector.call(request).await.map_err(|e| net(crate::failure::connector_failure(&e)))?;
     let status = response.status().as_u16();
     let shape = response.headers().get("x-amzn-errortype").map(|v| v.split(':').next().unwrap_or(v).trim().to_string());
@@ -529,10 +522,11 @@ pub async fn valid_credentials(
 
 /// Where a plan's login step refreshes: the plan's region and its
 /// `signin` endpoint override.
-pub fn target_of(plan: &tobira_config::Plan) -> SigninTarget {
+pub fn target_of(plan: &tobira_config::Plan, net: &Net) -> SigninTarget {
     SigninTarget {
         region: plan.region.as_ref().map(|r| r.value.clone()),
         endpoint: plan.endpoints.signin.as_ref().map(|e| e.value.clone()),
+        net: net.clone(),
     }
 }
 
@@ -540,13 +534,14 @@ pub fn target_of(plan: &tobira_config::Plan) -> SigninTarget {
 /// the profile that holds `login_session` named in errors.
 pub async fn step_credentials(
     plan: &tobira_config::Plan,
+    net: &Net,
     profile: &str,
     session: &str,
     cache_dir: &std::path::Path,
     clock: Clock<'_>,
 ) -> Result<tobira_cache::Credentials, AuthError> {
     let cache = LoginCache::at(cache_dir.to_path_buf());
-    match valid_credentials(session, &target_of(plan), &cache, clock).await {
+    match valid_credentials(session, &target_of(plan, net), &cache, clock).await {
         Ok(t) => Ok(t.credentials()),
         Err(AuthError::Signin { error, .. }) => Err(AuthError::Signin { profile: Some(profile.to_string()), error }),
         Err(e) => Err(e),
@@ -582,15 +577,18 @@ mod tests {
 
     #[test]
     fn endpoints_and_urls() {
-        let t = SigninTarget { region: Some("eu-central-1".into()), endpoint: None };
+        let t = SigninTarget { region: Some("eu-central-1".into()), endpoint: None, net: Net::direct() };
         assert_eq!(t.token_url().unwrap(), "https://eu-central-1.signin.aws.amazon.com/v1/token");
         assert_eq!(default_endpoint("cn-north-1"), "https://cn-north-1.signin.amazonaws.cn");
         assert_eq!(default_endpoint("us-gov-west-1"), "https://us-gov-west-1.signin.amazonaws-us-gov.com");
         // A path prefix is kept for the token call and dropped for the page.
-        let t = SigninTarget { region: None, endpoint: Some("http://127.0.0.1:45969/pfx/".into()) };
+        let t = SigninTarget { region: None, endpoint: Some("http://127.0.0.1:45969/pfx/".into()), net: Net::direct() };
         assert_eq!(t.token_url().unwrap(), "http://127.0.0.1:45969/pfx/v1/token");
         assert_eq!(t.origin().unwrap(), "http://127.0.0.1:45969");
-        assert!(matches!(SigninTarget { region: None, endpoint: None }.token_url(), Err(SigninError::NoRegion)));
+        assert!(matches!(
+            SigninTarget { region: None, endpoint: None, net: Net::direct() }.token_url(),
+            Err(SigninError::NoRegion)
+        ));
         assert_eq!(
             authorize_url(
                 "http://127.0.0.1:45969",

@@ -38,12 +38,20 @@ pub enum Outcome {
     Success,
     /// The service said "too fast": retry later, and send more slowly.
     Throttled,
-    /// Worth another attempt at the same pace: a 5xx, a dropped connection,
-    /// no answer in time.
+    /// Worth another attempt at the same pace: a 5xx, a dropped connection.
     Transient,
+    /// No connection or no answer within the timeout: worth another attempt,
+    /// but only as many as AWS's SDKs make ([`TIMED_OUT_ATTEMPTS`]), since
+    /// each one waits the whole timeout.
+    TimedOut,
     /// Another attempt would get the same answer (4xx, a bad address).
     Fatal,
 }
+
+/// Attempts a call that timed out gets, the first included: the standard
+/// retry mode's 3, whatever [`RetryPolicy::max_attempts`] allows for
+/// throttling (ten attempts of a 60-second timeout would be ten minutes).
+pub const TIMED_OUT_ATTEMPTS: u32 = 3;
 
 /// Classifies a service's error answer by HTTP status and error code.
 pub fn classify(status: Option<u16>, code: Option<&str>) -> Outcome {
@@ -87,7 +95,11 @@ impl RetryPolicy {
 
     /// Whether a call that failed `failed` times with `outcome` gets another attempt.
     pub fn retry(&self, outcome: Outcome, failed: u32) -> bool {
-        matches!(outcome, Outcome::Throttled | Outcome::Transient) && failed < self.max_attempts
+        match outcome {
+            Outcome::Throttled | Outcome::Transient => failed < self.max_attempts,
+            Outcome::TimedOut => failed < self.max_attempts.min(TIMED_OUT_ATTEMPTS),
+            Outcome::Success | Outcome::Fatal => false,
+        }
     }
 }
 
@@ -243,6 +255,7 @@ mod tests {
         assert!(p.retry(Outcome::Throttled, 1) && p.retry(Outcome::Transient, 9));
         assert!(!p.retry(Outcome::Throttled, 10), "ten attempts in all");
         assert!(!p.retry(Outcome::Fatal, 1));
+        assert!(p.retry(Outcome::TimedOut, 2) && !p.retry(Outcome::TimedOut, 3), "timeouts: three attempts");
     }
 
     #[test]

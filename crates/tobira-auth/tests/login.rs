@@ -21,6 +21,7 @@ fn target(url: &str, session: Option<&str>) -> SsoTarget {
         scopes: session.map(|_| vec!["sso:account:access".to_string()]),
         oidc_endpoint: Some(url.into()),
         portal_endpoint: Some(url.into()),
+        net: tobira_auth::Net::direct(),
     }
 }
 

@@ -36,6 +36,7 @@ async fn signed_in(accounts: usize) -> (IdcServer, SsoTarget, String, tempfile::
         scopes: Some(vec!["sso:account:access".into()]),
         oidc_endpoint: Some(s.url.clone()),
         portal_endpoint: Some(s.url.clone()),
+        net: tobira_auth::Net::direct(),
     };
     let home = tempfile::tempdir().unwrap();
     let cache = SsoCache::in_home(home.path());

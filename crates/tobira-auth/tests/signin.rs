@@ -87,7 +87,7 @@ fn opts(remote: bool) -> SigninOptions {
 }
 
 fn target(s: &IdcServer) -> SigninTarget {
-    SigninTarget { region: Some("eu-central-1".into()), endpoint: Some(s.url.clone()) }
+    SigninTarget { region: Some("eu-central-1".into()), endpoint: Some(s.url.clone()), net: tobira_auth::Net::direct() }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -223,7 +223,8 @@ async fn cancelled_forged_and_unreachable_sign_ins() {
     let expired =
         LoginToken { expires_at: Timestamp::now() - jiff::SignedDuration::from_mins(1), ..signed.token.clone() };
     cache.write(BOB_ARN, &expired).unwrap();
-    let nowhere = SigninTarget { region: None, endpoint: Some("http://127.0.0.1:1".into()) };
+    let nowhere =
+        SigninTarget { region: None, endpoint: Some("http://127.0.0.1:1".into()), net: tobira_auth::Net::direct() };
     match valid_credentials(BOB_ARN, &nowhere, &cache, &Timestamp::now).await.unwrap_err() {
         AuthError::Network { call, failure } => {
             assert_eq!((call.url.as_str(), call.operation), ("http://127.0.0.1:1", "CreateOAuth2Token"));

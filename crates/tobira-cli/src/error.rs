@@ -4,7 +4,8 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use tobira_auth::{AuthError, Call, NetFailure, Service};
+use tobira_auth::net::{ProxyRoute, Timeouts};
+use tobira_auth::{AuthError, Call, NetFailure, Service, TimeoutPhase};
 use tobira_config::resolve::Endpoints;
 use tobira_config::{LoadError, Origin, ResolveError, Sourced};
 
@@ -221,9 +222,46 @@ impl Addresses {
     }
 }
 
+/// `1 second`, `60 seconds`.
+fn seconds(d: std::time::Duration) -> String {
+    match d.as_secs() {
+        1 => "1 second".to_string(),
+        n => format!("{n} seconds"),
+    }
+}
+
+/// How long a timeout was, which one and where its length came from (`60
+/// seconds (read timeout, from the default, as for the AWS CLI; after
+/// retries)`), and the flag that changes it.
+fn timeout_text(phase: TimeoutPhase, timeouts: &Timeouts) -> Option<(String, String)> {
+    let (t, flag, which) = match phase {
+        TimeoutPhase::Connect => (timeouts.connect, "--cli-connect-timeout", "connect"),
+        TimeoutPhase::Read => (timeouts.read, "--cli-read-timeout", "read"),
+        TimeoutPhase::Other => return None,
+    };
+    let limit = seconds(t.limit?);
+    let from = if t.from_flag { format!("`{flag}`") } else { "the default, as for the AWS CLI".to_string() };
+    Some((format!("{limit} ({which} timeout, from {from}; after retries)"), format!("`{flag} SECONDS` (0: no limit)")))
+}
+
+/// `host:port` as a CONNECT request names it (443 or 80 when the URL has no port).
+fn tunnel_target(call: &Call) -> String {
+    let authority = call.authority();
+    let has_port = match authority.strip_prefix('[') {
+        Some(v6) => v6.contains("]:"),
+        None => authority.contains(':'),
+    };
+    if has_port {
+        return authority;
+    }
+    let port = if call.url.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("https://")) { 443 } else { 80 };
+    format!("{authority}:{port}")
+}
+
 /// A call that got no usable answer: what could not be reached, why, where
-/// its address came from and what to do (exit 9; exit 5 for an address that
-/// is not a URL). Never the SDK's `Debug` text.
+/// its address came from and what to do (exit 9; exit 5 for an address or
+/// a proxy setting that cannot be used). Calls through a proxy say which,
+/// its password masked. Never the SDK's `Debug` text.
 fn network(call: &Call, failure: &NetFailure, addresses: &Addresses) -> CliError {
     let label = call.service.label();
     let url = &call.url;
@@ -249,27 +287,93 @@ fn network(call: &Call, failure: &NetFailure, addresses: &Addresses) -> CliError
         ),
     };
     let op = call.operation;
+    let proxy = match &call.route.proxy {
+        ProxyRoute::Via(p) => Some(p),
+        _ => None,
+    };
+    let through = proxy.map(|p| format!(" through the proxy `{}` (from `{}`)", p.shown, p.var)).unwrap_or_default();
+    let bypass = format!("add `{}` to `NO_PROXY` (comma-separated) to reach it without the proxy", call.host());
+    let timeout = match failure {
+        NetFailure::Timeout(phase) => timeout_text(*phase, &call.route.timeouts),
+        _ => None,
+    };
     let message = match failure {
         NetFailure::NotTheService { status, content_type } => {
             let ct = content_type.as_deref().map(|c| format!(" ({c})")).unwrap_or_default();
             format!(
-                "the {label} endpoint `{url}` ({op}) answered HTTP {status}{ct}, which is not an answer of the {label} service"
+                "the {label} endpoint `{url}` ({op}) answered HTTP {status}{ct}{through}, which is not an answer of the {label} service"
             )
         }
-        NetFailure::Refused => format!(
-            "cannot reach the {label} endpoint `{url}` ({op}): the connection to {} was refused (nothing is listening there)",
+        NetFailure::Refused => match proxy {
+            Some(p) => format!(
+                "cannot reach the {label} endpoint `{url}` ({op}){through}: the connection to the proxy at {} was refused (nothing is listening there)",
+                p.authority()
+            ),
+            None => format!(
+                "cannot reach the {label} endpoint `{url}` ({op}): the connection to {} was refused (nothing is listening there)",
+                call.authority()
+            ),
+        },
+        NetFailure::Dns => match proxy {
+            Some(p) => format!(
+                "cannot reach the {label} endpoint `{url}` ({op}){through}: the proxy's host name `{}` does not resolve (DNS)",
+                p.host
+            ),
+            None => format!(
+                "cannot reach the {label} endpoint `{url}` ({op}): the host name `{}` does not resolve (DNS)",
+                call.host()
+            ),
+        },
+        NetFailure::Timeout(TimeoutPhase::Connect) => {
+            let within = timeout.as_ref().map_or_else(|| "in time".to_string(), |(t, _)| format!("within {t}"));
+            match proxy {
+                Some(p) => format!(
+                    "cannot reach the {label} endpoint `{url}` ({op}){through}: no connection to {} through the proxy at {} {within}",
+                    call.authority(),
+                    p.authority()
+                ),
+                None => format!(
+                    "cannot reach the {label} endpoint `{url}` ({op}): no connection to {} {within}",
+                    call.authority()
+                ),
+            }
+        }
+        NetFailure::Timeout(TimeoutPhase::Read) => {
+            let within = timeout.as_ref().map_or_else(|| "in time".to_string(), |(t, _)| format!("within {t}"));
+            match proxy {
+                Some(_) => {
+                    format!("the {label} endpoint `{url}` ({op}) did not answer{through}: no answer came {within}")
+                }
+                None => format!(
+                    "the {label} endpoint `{url}` ({op}) did not answer: {} accepted the connection but sent no answer {within}",
+                    call.authority()
+                ),
+            }
+        }
+        NetFailure::Timeout(TimeoutPhase::Other) => format!(
+            "cannot reach the {label} endpoint `{url}` ({op}){through}: {} did not answer in time (timed out, after retries)",
             call.authority()
         ),
-        NetFailure::Dns => format!(
-            "cannot reach the {label} endpoint `{url}` ({op}): the host name `{}` does not resolve (DNS)",
-            call.host()
-        ),
-        NetFailure::Timeout => format!(
-            "cannot reach the {label} endpoint `{url}` ({op}): {} did not answer in time (timed out, after retries)",
-            call.authority()
-        ),
+        NetFailure::TunnelRefused { auth_required } => {
+            let p_shown = proxy
+                .map_or_else(|| "the proxy".to_string(), |p| format!("the proxy `{}` (from `{}`)", p.shown, p.var));
+            let answer = if *auth_required {
+                "it asks for a user name and password (407 Proxy Authentication Required)"
+            } else {
+                "it answered CONNECT with an error instead of 200"
+            };
+            format!(
+                "{p_shown} refused to open a tunnel to {} for the {label} endpoint `{url}` ({op}): {answer}",
+                tunnel_target(call)
+            )
+        }
+        NetFailure::BadProxy(bad) => {
+            return CliError::new(Kind::InvalidProfile, bad.to_string())
+                .hint(format!("it applies to the {label} endpoint `{url}` ({op}), which was not called"))
+                .hint(format!("write it as `http://[USER:PASSWORD@]HOST:PORT`, or `unset {}`", bad.var));
+        }
         NetFailure::Connection(why) => {
-            format!("cannot reach the {label} endpoint `{url}` ({op}): the connection failed: {why}")
+            format!("cannot reach the {label} endpoint `{url}` ({op}){through}: the connection failed: {why}")
         }
         NetFailure::Request(why) => format!("cannot call the {label} endpoint `{url}` ({op}): {why}"),
         NetFailure::BadUrl => {
@@ -282,21 +386,51 @@ fn network(call: &Call, failure: &NetFailure, addresses: &Addresses) -> CliError
                 ));
         }
     };
-    let fix = match (configured.is_some(), failure) {
-        (true, NetFailure::NotTheService { .. }) => {
-            format!("point it at the {label} service (tobira-idc prints its address when it starts), or {undo}")
+    let fix = match (proxy, failure) {
+        (Some(p), NetFailure::Refused | NetFailure::Dns) => {
+            format!("check the proxy's address in `{}`, or `unset {}` if AWS can be reached without it", p.var, p.var)
         }
-        (true, _) => format!("start the server it names, correct the address, or {undo}"),
-        (false, NetFailure::Dns) => {
-            "check the region name, and that this machine can resolve names (network, VPN, DNS)".to_string()
+        (Some(p), NetFailure::TunnelRefused { auth_required: true }) if p.has_credentials() => format!(
+            "the proxy refused the user name and password in `{}`: correct them (percent-encode `@`, `:` and `%` in them)",
+            p.var
+        ),
+        (Some(p), NetFailure::TunnelRefused { auth_required: true }) => format!(
+            "put them in the proxy's URL: `export {}=http://USER:PASSWORD@{}` (percent-encode `@`, `:` and `%` in them)",
+            p.var,
+            p.authority()
+        ),
+        (Some(_), NetFailure::TunnelRefused { .. }) => {
+            format!("the proxy does not let this address through: ask its administrators, or {bypass}")
         }
-        (false, NetFailure::NotTheService { .. }) => {
-            "something between this machine and AWS answered instead (a captive portal or a firewall); check the network"
-                .to_string()
+        (Some(_), NetFailure::NotTheService { .. }) => {
+            format!("the proxy may have answered in the service's place (a blocked address, a sign-in page): check it, or {bypass}")
         }
-        (false, _) => "check the network connection (or a firewall) and run the command again".to_string(),
+        _ => match (configured.is_some(), failure) {
+            (true, NetFailure::NotTheService { .. }) => {
+                format!("point it at the {label} service (tobira-idc prints its address when it starts), or {undo}")
+            }
+            (true, _) => format!("start the server it names, correct the address, or {undo}"),
+            (false, NetFailure::Dns) => {
+                "check the region name, and that this machine can resolve names (network, VPN, DNS)".to_string()
+            }
+            (false, NetFailure::NotTheService { .. }) => {
+                "something between this machine and AWS answered instead (a captive portal or a firewall); check the network"
+                    .to_string()
+            }
+            (false, _) if proxy.is_some() => {
+                "check the network connection and the proxy, and run the command again".to_string()
+            }
+            (false, _) => {
+                "check the network connection (a firewall, or a proxy to set in `HTTPS_PROXY`) and run the command again"
+                    .to_string()
+            }
+        },
     };
-    CliError::new(Kind::Network, message).hint(from).hint(fix)
+    let mut err = CliError::new(Kind::Network, message).hint(from).hint(fix);
+    if let Some((_, flag)) = timeout {
+        err = err.hint(format!("if it is only slow, give it longer with {flag}"));
+    }
+    err
 }
 
 /// An [`AuthError`] with the command that fixes it.

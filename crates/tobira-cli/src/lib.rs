@@ -43,6 +43,12 @@ struct GlobalArgs {
     /// Trace what tobira resolves, reads, calls and caches on stderr, secrets redacted (also: TOBIRA_DEBUG=1)
     #[arg(long, global = true)]
     debug: bool,
+    /// Seconds to wait for a connection to an AWS endpoint (or its proxy) before giving up; 0: no limit (default 60, as the AWS CLI)
+    #[arg(long, global = true, value_name = "SECONDS")]
+    cli_connect_timeout: Option<u64>,
+    /// Seconds to wait for an AWS endpoint's answer once a request is sent; 0: no limit (default 60, as the AWS CLI)
+    #[arg(long, global = true, value_name = "SECONDS")]
+    cli_read_timeout: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -372,6 +378,9 @@ pub struct Context {
     pub home: Option<PathBuf>,
     /// When `now` was read (monotonic): [`Context::current_time`] moves on from it.
     pub started: std::time::Instant,
+    /// How calls go out: the proxies the environment sets and the timeouts
+    /// (`--cli-connect-timeout`, `--cli-read-timeout`; docs/network.md).
+    pub net: tobira_auth::Net,
 }
 
 impl Context {
@@ -402,7 +411,20 @@ impl Context {
         let env = Env::from_pairs(vars);
         let paths = Paths::locate(&env);
         let home = env.get("HOME").map(PathBuf::from);
-        Context { env, paths, home, now, started: std::time::Instant::now() }
+        let net = tobira_auth::Net::new(tobira_auth::net::Proxies::from_env(&env), Default::default());
+        Context { env, paths, home, now, started: std::time::Instant::now(), net }
+    }
+
+    /// This context with another network policy (the timeout flags).
+    pub fn with_net(&self, net: tobira_auth::Net) -> Context {
+        Context {
+            env: self.env.clone(),
+            now: self.now,
+            paths: self.paths.clone(),
+            home: self.home.clone(),
+            started: self.started,
+            net,
+        }
     }
 
     /// The time now: the clock read once at start-up, moved on by the
@@ -519,6 +541,16 @@ pub fn run(args: impl IntoIterator<Item = OsString>, ctx: &Context) -> ExitCode 
     if cli.global.debug || debug::wanted(ctx) {
         debug::install();
     }
+    // The network policy: the environment's proxies and the flags' timeouts.
+    let with_timeouts;
+    let ctx = if cli.global.cli_connect_timeout.is_some() || cli.global.cli_read_timeout.is_some() {
+        let timeouts =
+            tobira_auth::net::Timeouts::from_flags(cli.global.cli_connect_timeout, cli.global.cli_read_timeout);
+        with_timeouts = ctx.with_net(tobira_auth::Net::new(ctx.net.proxies.clone(), timeouts));
+        &with_timeouts
+    } else {
+        ctx
+    };
     tracing::debug!(
         command = command_name(&cli.command),
         profile_flag = cli.global.profile.as_deref(),

@@ -55,7 +55,10 @@ pub(crate) fn parse(args: &[OsString]) -> Option<Cli> {
         "export" => Command::Export { format: format.unwrap_or(Format::Env), mfa_code: None },
         _ => Command::CredentialProcess { mfa_code: None, sso_session: None, account_id: None, role_name: None },
     };
-    Some(Cli { global: GlobalArgs { profile, region: None, debug: false }, command })
+    Some(Cli {
+        global: GlobalArgs { profile, region: None, debug: false, cli_connect_timeout: None, cli_read_timeout: None },
+        command,
+    })
 }
 
 /// The `--format` values, spelt as clap's `ValueEnum` spells them.
@@ -126,6 +129,7 @@ mod tests {
             &["credential-process", "--mfa-code", "123456"],
             &["credential-process", "--sso-session", "s", "--account-id", "1", "--role-name", "r"],
             &["credential-process", "--region", "eu-west-1"],
+            &["credential-process", "--cli-read-timeout", "5"],
             &["credential-process", "extra"],
             &["credential-process", "export"],
             &["credential-process", "--format", "env"],

@@ -41,6 +41,33 @@ fn tobira(t: &TestEnv, args: &[&str]) -> Run {
     r
 }
 
+/// [`tobira`] that cannot hang the test: the process is killed at `limit`
+/// (a timeout that does not fire then fails the test instead of hanging it).
+fn tobira_within(t: &TestEnv, args: &[&str], limit: std::time::Duration) -> Run {
+    let mut cmd = t.command(TOBIRA);
+    cmd.args(args).stdin(std::process::Stdio::null());
+    cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let pid = child.id().to_string();
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if finished.recv_timeout(limit).is_err() {
+            let _ = std::process::Command::new("kill").args(["-KILL", &pid]).status();
+        }
+    });
+    let out = child.wait_with_output().unwrap();
+    let _ = done.send(());
+    watchdog.join().unwrap();
+    let r = Run::from(out);
+    assert!(r.code.is_some(), "`tobira {}` was still running after {limit:?}: {r:?}", args.join(" "));
+    for text in [&r.stdout, &r.stderr] {
+        for dump in ["DispatchFailure", "ConnectorError", "{ ", "Os {", "hyper"] {
+            assert!(!text.contains(dump), "debug text `{dump}` in the output: {r:?}");
+        }
+    }
+    r
+}
+
 /// A port on 127.0.0.1 where nothing listens: bound, then released.
 fn closed_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -157,10 +184,14 @@ fn names_that_do_not_resolve_and_a_wrong_region() {
     );
 }
 
+/// Three attempts of a one-second timeout and the backoff between them
+/// take well under this; the default timeout (60 s) would take minutes.
+const LIMIT: std::time::Duration = std::time::Duration::from_secs(40);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_never_accepts_times_out() {
     // A listener whose accept queue is full: further connection attempts get
-    // no answer at all, so the SDK's connect timeout ends each attempt.
+    // no answer at all, so the connect timeout ends each attempt.
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let listener = socket.listen(0).unwrap();
@@ -174,17 +205,129 @@ async fn a_server_that_never_accepts_times_out() {
     let mut t = TestEnv::new();
     t.write_config(CONFIG).write_credentials(CREDENTIALS);
     t.env("AWS_ENDPOINT_URL_STS", &format!("http://{addr}"));
-    let r = tokio::task::spawn_blocking(move || tobira(&t, &["whoami", "--profile", "bob"])).await.unwrap();
+    let started = std::time::Instant::now();
+    let r = tokio::task::spawn_blocking(move || {
+        tobira_within(&t, &["--cli-connect-timeout", "1", "whoami", "--profile", "bob"], LIMIT)
+    })
+    .await
+    .unwrap();
     assert_eq!(r.code, Some(9), "{r:?}");
     assert_eq!(
         r.stderr,
         format!(
-            "error: cannot reach the STS endpoint `http://{addr}` (GetCallerIdentity): {addr} did not answer in time (timed out, after retries)\n\
+            "error: cannot reach the STS endpoint `http://{addr}` (GetCallerIdentity): no connection to {addr} within 1 second (connect timeout, from `--cli-connect-timeout`; after retries)\n\
              \nhint: the address comes from `AWS_ENDPOINT_URL_STS`\n\
-             \nhint: start the server it names, correct the address, or `unset AWS_ENDPOINT_URL_STS` to use AWS's own endpoint\n"
+             \nhint: start the server it names, correct the address, or `unset AWS_ENDPOINT_URL_STS` to use AWS's own endpoint\n\
+             \nhint: if it is only slow, give it longer with `--cli-connect-timeout SECONDS` (0: no limit)\n"
         )
     );
+    // Three attempts of one second, and the SDK's backoff between them.
+    assert!(started.elapsed() < LIMIT, "{:?}", started.elapsed());
     drop((listener, fillers));
+}
+
+/// A server on 127.0.0.1:0 that accepts every connection, reads what it is
+/// sent and never answers (until the test ends): a proxy or load balancer
+/// that lost its backend. Returns its URL and how many connections came.
+fn never_answers() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::Read;
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            // Read (and so keep open) until the client gives up.
+            std::thread::spawn(move || {
+                let mut s = s;
+                let mut buf = [0u8; 4096];
+                while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
+            });
+        }
+    });
+    (url, count)
+}
+
+/// Every file under `dir` with its bytes, but the (empty) lock files that
+/// guard cache entries.
+fn files(dir: &std::path::Path) -> std::collections::BTreeMap<std::path::PathBuf, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                todo.push(p);
+            } else if !p.to_string_lossy().ends_with(".lock") {
+                out.insert(p.clone(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_server_that_accepts_and_never_answers_times_out_and_keeps_every_file() {
+    let (url, connections) = never_answers();
+    let mut t = signed_in();
+    // Expired role credentials: credential-process must call (a cache miss)
+    // and must keep this file when the call fails.
+    let expired = r#"{"Credentials": {"AccessKeyId": "ASIAOLD", "SecretAccessKey": "old", "SessionToken": "old", "Expiration": "2000-01-01T00:00:00Z", "AccountId": "111111111111"}, "ProviderType": "sso"}"#;
+    let name = tobira_cache::keys::sso_role_credentials_file_name(
+        "111111111111",
+        "ReadOnly",
+        tobira_cache::keys::SsoKey::Session("corp"),
+    );
+    t.write(&t.aws_dir().join("cli").join("cache").join(name), expired);
+    t.env("AWS_ENDPOINT_URL", &url);
+    let before = files(&t.aws_dir());
+    let read = |args: &[&str]| {
+        let started = std::time::Instant::now();
+        let mut line = vec!["--cli-read-timeout", "1"];
+        line.extend_from_slice(args);
+        let r = tobira_within(&t, &line, LIMIT);
+        // Three attempts of one second, and the backoff between them.
+        assert!(started.elapsed() >= std::time::Duration::from_secs(1), "{args:?}: no timeout was waited for");
+        assert_eq!(r.code, Some(9), "{r:?}");
+        r
+    };
+    let waited = |what: &str, op: &str| {
+        format!(
+            "{what} `{url}` ({op}) did not answer: {} accepted the connection but sent no answer within 1 second (read timeout, from `--cli-read-timeout`; after retries)",
+            url.trim_start_matches("http://")
+        )
+    };
+    let hints = "\nhint: the address comes from `AWS_ENDPOINT_URL`, which applies to every AWS service\n\
+                 \nhint: start the server it names, correct the address, or `unset AWS_ENDPOINT_URL` to use AWS's own endpoint\n\
+                 \nhint: if it is only slow, give it longer with `--cli-read-timeout SECONDS` (0: no limit)\n";
+
+    // STS.
+    let r = read(&["whoami", "--profile", "bob"]);
+    assert_eq!(r.stderr, format!("error: {}\n{hints}", waited("the STS endpoint", "GetCallerIdentity")));
+
+    // credential-process on a cache miss (the SSO portal), on one line for the SDK.
+    let r = read(&["credential-process", "--profile", "dev"]);
+    assert_eq!(
+        r.stderr,
+        format!(
+            "tobira: {} (the address comes from `AWS_ENDPOINT_URL`, which applies to every AWS service; start the server it names, correct the address, or `unset AWS_ENDPOINT_URL` to use AWS's own endpoint; if it is only slow, give it longer with `--cli-read-timeout SECONDS` (0: no limit))\n",
+            waited("the SSO portal endpoint", "GetRoleCredentials")
+        )
+    );
+    assert_eq!(r.stdout, "");
+
+    // A listing (tobira's own retries: three attempts for a timeout, not ten).
+    let r = read(&["sso", "accounts", "--sso-session", "corp"]);
+    assert!(r.stderr.contains(&waited("the SSO portal endpoint", "ListAccounts")), "{}", r.stderr);
+
+    // A new sign-in (SSO OIDC) while the cached one is still there.
+    let r = read(&["login", "--sso-session", "corp", "--use-device-code", "--no-browser", "--force"]);
+    assert_eq!(r.stderr, format!("error: {}\n{hints}", waited("the SSO OIDC endpoint", "RegisterClient")));
+
+    // Nothing was lost or changed: the token, the expired credentials.
+    assert_eq!(files(&t.aws_dir()), before);
+    assert!(connections.load(std::sync::atomic::Ordering::SeqCst) >= 4, "the calls reached the server");
 }
 
 /// A web server on 127.0.0.1:0 that answers every request with an HTML 404.

@@ -1,6 +1,6 @@
 //! Dev-only helpers shared by tobira's integration tests: a hermetic
-//! environment per test (temp HOME holding `~/.aws`, every `AWS_*` variable
-//! removed, `NO_COLOR`, fixed width), a way to run a binary inside it, and a
+//! environment per test (temp HOME holding `~/.aws`, every `AWS_*` and proxy
+//! variable removed, `NO_COLOR`, fixed width), a way to run a binary inside it, and a
 //! tobira-idc served on 127.0.0.1:0 for the length of a test.
 
 use std::ffi::OsStr;
@@ -73,9 +73,12 @@ impl TestEnv {
         #[allow(clippy::disallowed_methods)]
         for (key, _) in std::env::vars_os() {
             let k = key.to_string_lossy();
+            // Proxies too: tobira, botocore and the SDKs send tobira-idc's
+            // calls on 127.0.0.1 through `HTTP_PROXY`, in any case.
             if k.starts_with("AWS_")
                 || k.starts_with("TOBIRA_")
-                || ["HOME", "USERPROFILE", "BROWSER", "COLUMNS"].contains(&k.as_ref())
+                || k.to_ascii_lowercase().ends_with("_proxy")
+                || ["HOME", "USERPROFILE", "BROWSER", "COLUMNS", "REQUEST_METHOD"].contains(&k.as_ref())
             {
                 cmd.env_remove(&key);
             }

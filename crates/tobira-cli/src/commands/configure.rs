@@ -300,6 +300,7 @@ pub fn sso(
                 .map(|s| s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(str::to_string).collect()),
             oidc_endpoint: endpoints.sso_oidc.as_ref().map(|e| e.value.clone()),
             portal_endpoint: endpoints.sso.as_ref().map(|e| e.value.clone()),
+            net: ctx.net.clone(),
         },
         profile: profile_flag.clone(),
         addresses: Addresses {

@@ -83,7 +83,7 @@ fn other_credentials(set: &ProfileSet, block: &Block) -> Option<(&'static str, S
 }
 
 /// The error context of a profile that is not an SSO one.
-fn chosen(profile: &str, addresses: Addresses) -> super::target::Chosen {
+fn chosen(profile: &str, addresses: Addresses, net: &tobira_auth::Net) -> super::target::Chosen {
     super::target::Chosen {
         target: tobira_auth::SsoTarget {
             session: None,
@@ -92,6 +92,7 @@ fn chosen(profile: &str, addresses: Addresses) -> super::target::Chosen {
             scopes: None,
             oidc_endpoint: None,
             portal_endpoint: None,
+            net: net.clone(),
         },
         profile: Some(profile.to_string()),
         addresses,
@@ -241,6 +242,7 @@ pub fn login(
     let target = SigninTarget {
         region: Some(region.value.clone()),
         endpoint: endpoints.signin.as_ref().map(|e| e.value.clone()),
+        net: ctx.net.clone(),
     };
     let addresses = Addresses { endpoints, sso_region_from: None, region: Some(region.clone()) };
     // No desktop (SSH, CI): print the URL rather than start a text browser.
@@ -251,7 +253,7 @@ pub fn login(
     if let Some(s) = ui.spinner.take() {
         s.finish_and_clear();
     }
-    let signed_in = result.map_err(|e| crate::error::auth_error(e, &chosen(&name, addresses)))?;
+    let signed_in = result.map_err(|e| crate::error::auth_error(e, &chosen(&name, addresses, &ctx.net)))?;
     let session = signed_in.session;
     // Another principal than before: ask (as the AWS CLI does), never silently.
     if let Some(old) = block.and_then(|b| b.text("login_session"))

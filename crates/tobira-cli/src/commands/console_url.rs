@@ -178,7 +178,7 @@ pub fn run(ctx: &Context, args: ConsoleArgs, out: &mut dyn Write) -> Result<(), 
         Some(_) => None,
     };
     let spinner = crate::spinner::Spinner::start("Getting a console sign-in token...");
-    let token = runtime()?.block_on(federation::signin_token(&base, &session, session_duration));
+    let token = runtime()?.block_on(federation::signin_token(&base, &session, session_duration, &ctx.net));
     spinner.stop();
     let token = match token {
         Ok(t) => t,
@@ -202,7 +202,7 @@ pub fn run(ctx: &Context, args: ConsoleArgs, out: &mut dyn Write) -> Result<(), 
             });
         }
         Err(FederationError::Network { call, failure }) => {
-            return Err(login_error(ctx, AuthError::Network { call, failure }, &sso_chosen(&plan)));
+            return Err(login_error(ctx, AuthError::Network { call, failure }, &sso_chosen(&plan, &ctx.net)));
         }
     };
     // Where the console sends the user when the session ends: the start URL
@@ -246,20 +246,26 @@ fn federated(ctx: &Context, plan: &Plan, keys: &Credentials, seconds: i64) -> Re
     let profile = plan.profile.value.as_str();
     let rt = runtime()?;
     let spinner = crate::spinner::Spinner::start("Asking STS who these keys belong to...");
-    let me = rt.block_on(tobira_auth::creds::caller_identity(plan, keys));
+    let me = rt.block_on(tobira_auth::creds::caller_identity(plan, keys, &ctx.net));
     spinner.stop();
     let (_, arn, _) = me.map_err(|e| match e {
         AuthError::Service { .. } => CliError::new(Kind::Service, e.to_string()).hint(format!(
             "STS does not take the access key of profile `{profile}`: check it with `tobira whoami --profile {p}`, and give the profile a working key with `tobira configure iam-user --profile {p}`",
             p = shell_word(profile)
         )),
-        e => login_error(ctx, e, &sso_chosen(plan)),
+        e => login_error(ctx, e, &sso_chosen(plan, &ctx.net)),
     })?;
     let name = federation::federated_user_name(&arn);
     let duration = i32::try_from(seconds).unwrap_or(i32::MAX);
     let spinner = crate::spinner::Spinner::start(&format!("Getting console credentials for federated user {name}..."));
-    let fed =
-        rt.block_on(tobira_auth::creds::federation_token(plan, keys, &name, duration, federation::ALLOW_ALL_POLICY));
+    let fed = rt.block_on(tobira_auth::creds::federation_token(
+        plan,
+        &ctx.net,
+        keys,
+        &name,
+        duration,
+        federation::ALLOW_ALL_POLICY,
+    ));
     spinner.stop();
     let fed = fed.map_err(|e| match &e {
         AuthError::Service { code, .. } if code == "AccessDenied" => CliError::new(Kind::Service, e.to_string())
@@ -271,7 +277,7 @@ fn federated(ctx: &Context, plan: &Plan, keys: &Credentials, seconds: i64) -> Re
             "STS refused GetFederationToken for federated user `{name}` ({seconds} seconds); run `{}` to try again with an hour",
             console_command(Some(profile), federation::FEDERATED_DEFAULT_SECONDS)
         )),
-        _ => login_error(ctx, e, &sso_chosen(plan)),
+        _ => login_error(ctx, e, &sso_chosen(plan, &ctx.net)),
     })?;
     Ok((fed, name))
 }

@@ -123,14 +123,14 @@ pub fn credentials_of(
     }
     // A secret in the keychain is read only when the cache cannot answer.
     let plan = super::keychain::materialize(ctx, set, plan)?;
-    let exec = ExecContext::new(home, format!("tobira-{}", ctx.now.as_second()), false, ctx.now);
+    let exec = ExecContext::new(home, format!("tobira-{}", ctx.now.as_second()), false, ctx.now, ctx.net.clone());
     let spinner = crate::spinner::Spinner::start(&format!("Getting credentials for profile {}...", plan.profile.value));
     let mut mfa = crate::spinner::Paused { spinner: &spinner, prompt: TerminalMfa::new(mfa_code) };
     let result = runtime()?.block_on(execute(&plan, &exec, &mut mfa));
     spinner.stop();
     match result {
         Ok(c) => Ok((plan, c)),
-        Err(e) => Err(login_error(ctx, e, &sso_chosen(&plan))),
+        Err(e) => Err(login_error(ctx, e, &sso_chosen(&plan, &ctx.net))),
     }
 }
 
@@ -346,9 +346,12 @@ pub fn credential_process_for_role(ctx: &Context, role: &SsoRoleArgs, out: &mut 
     let c = match cached(&plan, &home, ctx.now) {
         Some(c) => c,
         None => {
-            let exec = ExecContext::new(home, format!("tobira-{}", ctx.now.as_second()), false, ctx.now);
+            let exec =
+                ExecContext::new(home, format!("tobira-{}", ctx.now.as_second()), false, ctx.now, ctx.net.clone());
             let mut mfa = TerminalMfa::new(None);
-            runtime()?.block_on(execute(&plan, &exec, &mut mfa)).map_err(|e| login_error(ctx, e, &sso_chosen(&plan)))?
+            runtime()?
+                .block_on(execute(&plan, &exec, &mut mfa))
+                .map_err(|e| login_error(ctx, e, &sso_chosen(&plan, &ctx.net)))?
         }
     };
     emit(out, &process_json(&c))
@@ -567,7 +570,7 @@ pub fn whoami(
     let (plan, mut c) = credentials(ctx, target, mfa_code.clone())?;
     let rt = runtime()?;
     let spinner = crate::spinner::Spinner::start("Asking STS who these credentials are...");
-    let mut me = rt.block_on(tobira_auth::creds::caller_identity(&plan, &c));
+    let mut me = rt.block_on(tobira_auth::creds::caller_identity(&plan, &c, &ctx.net));
     if me.as_ref().is_err_and(refused) && forget_cached(ctx, &plan) {
         // Cached credentials the service refuses (their sign-in was revoked,
         // or they were cut short): dropped, then obtained again through the
@@ -577,13 +580,16 @@ pub fn whoami(
             format!("tobira-{}", ctx.now.as_second()),
             false,
             ctx.current_time(),
+            ctx.net.clone(),
         );
         let mut mfa = crate::spinner::Paused { spinner: &spinner, prompt: TerminalMfa::new(mfa_code) };
-        c = rt.block_on(execute(&plan, &exec, &mut mfa)).map_err(|e| login_error(ctx, e, &sso_chosen(&plan)))?;
-        me = rt.block_on(tobira_auth::creds::caller_identity(&plan, &c));
+        c = rt
+            .block_on(execute(&plan, &exec, &mut mfa))
+            .map_err(|e| login_error(ctx, e, &sso_chosen(&plan, &ctx.net)))?;
+        me = rt.block_on(tobira_auth::creds::caller_identity(&plan, &c, &ctx.net));
     }
     spinner.stop();
-    let me = me.map_err(|e| login_error(ctx, e, &sso_chosen(&plan)))?;
+    let me = me.map_err(|e| login_error(ctx, e, &sso_chosen(&plan, &ctx.net)))?;
     let left = c.time_left(ctx.current_time()).map(human);
     if json_out {
         let v = serde_json::json!({

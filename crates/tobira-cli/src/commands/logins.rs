@@ -49,6 +49,7 @@ impl Login {
             scopes: self.scopes.clone(),
             oidc_endpoint: endpoints.sso_oidc.map(|e| e.value),
             portal_endpoint: endpoints.sso.map(|e| e.value),
+            net: ctx.net.clone(),
         }
     }
 }

@@ -147,11 +147,15 @@ impl Chain {
     /// are exchanged for a session (GetSessionToken) so the command never
     /// holds them.
     async fn credentials(&self, mfa: &mut (dyn MfaPrompt + Send)) -> Result<Credentials, CliError> {
-        let c = execute(&self.plan, &self.exec, mfa).await.map_err(|e| auth_error(e, &sso_chosen(&self.plan)))?;
+        let c = execute(&self.plan, &self.exec, mfa)
+            .await
+            .map_err(|e| auth_error(e, &sso_chosen(&self.plan, &self.exec.net)))?;
         if c.session_token.is_some() {
             return Ok(c);
         }
-        session_for_keys(&self.plan, &c).await.map_err(|e| auth_error(e, &sso_chosen(&self.plan)))
+        session_for_keys(&self.plan, &c, &self.exec.net)
+            .await
+            .map_err(|e| auth_error(e, &sso_chosen(&self.plan, &self.exec.net)))
     }
 }
 
@@ -405,13 +409,14 @@ fn first_credentials(
         format!("tobira-{}", ctx.now.as_second()),
         true,
         ctx.current_time(),
+        ctx.net.clone(),
     );
     let chain = Chain { plan, exec };
     let first = rt.block_on(async {
         let mut mfa = TerminalMfa::new(mfa_code);
         prepare_mfa_sessions(&chain.plan, &chain.exec, &mut mfa)
             .await
-            .map_err(|e| auth_error(e, &sso_chosen(&chain.plan)))?;
+            .map_err(|e| auth_error(e, &sso_chosen(&chain.plan, &ctx.net)))?;
         chain.credentials(&mut Prepared(&mut mfa)).await
     })?;
     Ok((chain, first))

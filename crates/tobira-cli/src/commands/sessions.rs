@@ -99,7 +99,7 @@ pub fn run(ctx: &Context, json_out: bool, check: bool, out: &mut dyn Write) -> R
                     o.what
                 ));
                 let (text, refused) = verdict_text(
-                    rt.block_on(probe::credentials_accepted(&o.plan, c)),
+                    rt.block_on(probe::credentials_accepted(&o.plan, c, &ctx.net)),
                     "accepted by STS",
                     "refused by STS",
                 );

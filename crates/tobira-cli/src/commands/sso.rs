@@ -388,6 +388,7 @@ pub fn logout(ctx: &Context, sel: &Selection, all: bool, out: &mut dyn Write) ->
                         scopes: None,
                         oidc_endpoint: endpoints.sso_oidc.map(|e| e.value),
                         portal_endpoint: endpoints.sso.map(|e| e.value),
+                        net: ctx.net.clone(),
                     };
                     let _ = rt.block_on(tobira_auth::portal::logout(&target, tok.access_token.expose()));
                 }

@@ -119,6 +119,7 @@ pub fn choose(ctx: &Context, set: &ProfileSet, sel: &Selection) -> Result<Chosen
                 scopes: scopes(session),
                 oidc_endpoint,
                 portal_endpoint,
+                net: ctx.net.clone(),
             },
             profile: profile.map(|p| p.name.clone()),
             addresses,
@@ -161,6 +162,7 @@ pub fn choose(ctx: &Context, set: &ProfileSet, sel: &Selection) -> Result<Chosen
             scopes: None,
             oidc_endpoint,
             portal_endpoint,
+            net: ctx.net.clone(),
         },
         profile: Some(p.name.clone()),
         addresses,
@@ -169,7 +171,7 @@ pub fn choose(ctx: &Context, set: &ProfileSet, sel: &Selection) -> Result<Chosen
 
 /// The login a plan depends on (for error hints); an empty target when the
 /// plan has no SSO step.
-pub fn sso_chosen(plan: &tobira_config::Plan) -> Chosen {
+pub fn sso_chosen(plan: &tobira_config::Plan, net: &tobira_auth::Net) -> Chosen {
     let sso = plan.steps.iter().find_map(|s| if let tobira_config::Step::Sso(s) = s { Some(s) } else { None });
     let addresses = Addresses {
         endpoints: plan.endpoints.clone(),
@@ -178,7 +180,7 @@ pub fn sso_chosen(plan: &tobira_config::Plan) -> Chosen {
     };
     match sso {
         Some(s) => {
-            Chosen { target: tobira_auth::creds::sso_target(plan, s), profile: Some(s.profile.clone()), addresses }
+            Chosen { target: tobira_auth::creds::sso_target(plan, s, net), profile: Some(s.profile.clone()), addresses }
         }
         None => Chosen {
             target: SsoTarget {
@@ -188,6 +190,7 @@ pub fn sso_chosen(plan: &tobira_config::Plan) -> Chosen {
                 scopes: None,
                 oidc_endpoint: None,
                 portal_endpoint: None,
+                net: net.clone(),
             },
             profile: Some(plan.profile.value.clone()),
             addresses,

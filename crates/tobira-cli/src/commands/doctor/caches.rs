@@ -225,7 +225,9 @@ pub fn credentials(d: &mut Doctor<'_>) {
                 "Asking STS whether the cached {} are accepted...",
                 owner.what
             ));
-            crate::commands::runtime().ok().map(|rt| rt.block_on(probe::credentials_accepted(&owner.plan, &c)))
+            crate::commands::runtime()
+                .ok()
+                .map(|rt| rt.block_on(probe::credentials_accepted(&owner.plan, &c, &d.ctx.net)))
         };
         match verdict {
             Some(Ok(Verdict::Refused { code, message })) => d.add(
@@ -241,7 +243,7 @@ pub fn credentials(d: &mut Doctor<'_>) {
                 )),
             ),
             Some(Err(e)) => {
-                let (message, fix) = unreachable(e, &crate::commands::target::sso_chosen(&owner.plan));
+                let (message, fix) = unreachable(e, &crate::commands::target::sso_chosen(&owner.plan, &d.ctx.net));
                 d.add(
                     Severity::Warning,
                     "cache-unchecked",

@@ -1,9 +1,12 @@
 //! The environment: which profile the variables select, credentials in
 //! variables that win over every profile, regions the tools read
-//! differently, endpoint overrides, proxies and CA bundles in effect.
+//! differently, endpoint overrides, the proxy each endpoint goes through,
+//! and CA bundles in effect.
 
+use tobira_auth::net::ProxyRoute;
+use tobira_auth::{Call, Service};
 use tobira_config::origin::mask_key_id;
-use tobira_config::{Flags, Origin};
+use tobira_config::{Flags, Origin, Step};
 
 use super::{Doctor, Severity, listed, span};
 use crate::error::shell_word;
@@ -190,19 +193,6 @@ pub fn credentials(d: &mut Doctor<'_>) {
     }
 }
 
-/// The URL without a password (`http://user:****@proxy:3128`).
-fn without_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
-    let end = rest.find('/').unwrap_or(rest.len());
-    match rest[..end].rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("{scheme}://{user}:****@{host}{}", &rest[end..])
-        }
-        None => url.to_string(),
-    }
-}
-
 /// Endpoint overrides, proxies, CA bundles and regions in effect.
 pub fn endpoints(d: &mut Doctor<'_>) {
     let env = d.ctx.env.clone();
@@ -278,31 +268,7 @@ pub fn endpoints(d: &mut Doctor<'_>) {
             );
         }
     }
-    // Proxies: botocore honours them; tobira's HTTP client connects directly.
-    let mut proxies: Vec<(String, String)> =
-        ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
-            .iter()
-            .filter_map(|v| env.get(v).map(|val| ((*v).to_string(), without_password(val))))
-            .collect();
-    proxies.dedup_by(|a, b| a.0.eq_ignore_ascii_case(&b.0) && a.1 == b.1);
-    if !proxies.is_empty() {
-        let set: Vec<String> = proxies.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let no_proxy = env
-            .get("NO_PROXY")
-            .or_else(|| env.get("no_proxy"))
-            .map(|v| format!(" (`NO_PROXY={v}` is excluded)"))
-            .unwrap_or_default();
-        d.add(
-            Severity::Note,
-            "proxy",
-            format!(
-                "{} {} set: the AWS CLI, boto3 and most SDKs send AWS calls through that proxy{no_proxy}, but tobira connects directly",
-                listed(&set),
-                if set.len() == 1 { "is" } else { "are" }
-            ),
-            Some("if AWS can only be reached through the proxy here, tobira's calls fail with a network error; run it where AWS is reachable directly".to_string()),
-        );
-    }
+    proxies(d);
     // CA bundles: a missing file stops the AWS CLI.
     let bundle = env.get("AWS_CA_BUNDLE").map(|v| (v.to_string(), "`AWS_CA_BUNDLE`".to_string())).or_else(|| {
         d.plan
@@ -343,11 +309,119 @@ pub fn endpoints(d: &mut Doctor<'_>) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn proxy_passwords_are_hidden() {
-        assert_eq!(super::without_password("http://alice:s3cret@proxy:3128/x"), "http://alice:****@proxy:3128/x");
-        assert_eq!(super::without_password("http://proxy:3128"), "http://proxy:3128");
+/// The endpoints the selected profile's calls go to (SSO OIDC and the SSO
+/// portal for an SSO chain, AWS Sign-In for a console sign-in, STS always).
+fn endpoint_calls(d: &Doctor<'_>) -> Vec<Call> {
+    let net = &d.ctx.net;
+    let Some(plan) = &d.plan else { return Vec::new() };
+    let url = |e: &Option<tobira_config::Sourced<String>>| e.as_ref().map(|e| e.value.clone());
+    let mut calls = Vec::new();
+    if let Some(s) = plan.steps.iter().find_map(|s| if let Step::Sso(s) = s { Some(s) } else { None }) {
+        let region = &s.sso_region.value;
+        calls.push(Call::new(Service::SsoOidc, "", url(&plan.endpoints.sso_oidc).as_deref(), region, net));
+        calls.push(Call::new(Service::Portal, "", url(&plan.endpoints.sso).as_deref(), region, net));
     }
+    let region = plan.region.as_ref().map(|r| r.value.clone());
+    if plan.steps.iter().any(|s| matches!(s, Step::Login { .. }))
+        && (region.is_some() || plan.endpoints.signin.is_some())
+    {
+        let r = region.clone().unwrap_or_default();
+        calls.push(Call::new(Service::Signin, "", url(&plan.endpoints.signin).as_deref(), &r, net));
+    }
+    let sts_region = region.unwrap_or_else(|| tobira_auth::creds::STS_DEFAULT_REGION.to_string());
+    calls.push(Call::new(Service::Sts, "", url(&plan.endpoints.sts).as_deref(), &sts_region, net));
+    calls
+}
+
+/// How one call goes, in words.
+fn route_words(call: &Call) -> String {
+    match &call.route.proxy {
+        ProxyRoute::Via(p) => format!("through `{}` (from `{}`)", p.shown, p.var),
+        ProxyRoute::Bypassed { var, entry } => format!("directly (`{var}` names `{entry}`)"),
+        ProxyRoute::Direct => {
+            let scheme = call.url.split_once("://").map_or("", |(s, _)| s);
+            format!("directly (no proxy is set for `{scheme}://`)")
+        }
+        ProxyRoute::Invalid(bad) => format!("nowhere, `{}` cannot be used", bad.var),
+    }
+}
+
+/// Proxies in effect: which way each of the selected profile's endpoints
+/// goes (passwords masked), and variables tobira cannot use.
+fn proxies(d: &mut Doctor<'_>) {
+    let proxies = d.ctx.net.proxies.clone();
+    if proxies.is_empty() {
+        return;
+    }
+    let calls = endpoint_calls(d);
+    for bad in proxies.invalid() {
+        let used: Vec<String> = calls
+            .iter()
+            .filter(|c| matches!(&c.route.proxy, ProxyRoute::Invalid(b) if *b == bad))
+            .map(|c| c.service.label().to_string())
+            .collect();
+        let scheme = if bad.var.to_ascii_lowercase().starts_with("https") { "https" } else { "http" };
+        let (severity, consequence) = if used.is_empty() {
+            (
+                Severity::Warning,
+                format!(
+                    "tobira's calls to `{scheme}://` endpoints would fail (profile `{}` calls none)",
+                    d.selected.value
+                ),
+            )
+        } else {
+            (Severity::Error, format!("tobira's calls to {} fail", listed(&used).replace('`', "")))
+        };
+        d.add(
+            severity,
+            "proxy-invalid",
+            format!("{bad}; {consequence}"),
+            Some(format!("write it as `http://[USER:PASSWORD@]HOST:PORT`, or `unset {}`", bad.var)),
+        );
+    }
+    let set = listed(&proxies.shown());
+    if calls.is_empty() {
+        d.add(
+            Severity::Note,
+            "proxy",
+            format!("{set} {}: tobira, the AWS CLI and the SDKs send their calls through the proxy of each endpoint's scheme, except to hosts `NO_PROXY` names", if proxies.shown().len() == 1 { "is set" } else { "are set" }),
+            None,
+        );
+        return;
+    }
+    // Endpoints that go the same way, together.
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    for c in &calls {
+        let way = route_words(c);
+        let what = format!("{} `{}`", c.service.label(), c.url);
+        match groups.iter_mut().find(|(w, _)| *w == way) {
+            Some((_, list)) => list.push(what),
+            None => groups.push((way, vec![what])),
+        }
+    }
+    let lines: Vec<String> = groups
+        .iter()
+        .map(|(way, what)| {
+            let what = match what.as_slice() {
+                [one] => one.clone(),
+                [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+                [] => String::new(),
+            };
+            format!("{what}: {way}")
+        })
+        .collect();
+    let proxied = calls.iter().any(|c| matches!(c.route.proxy, ProxyRoute::Via(_)));
+    d.add(
+        Severity::Note,
+        "proxy",
+        format!(
+            "{set} {}; where the calls of profile `{}` go (the AWS CLI's rules): {}",
+            if proxies.shown().len() == 1 { "is set" } else { "are set" },
+            d.selected.value,
+            lines.join("; ")
+        ),
+        proxied.then(|| {
+            "to reach a host without the proxy, add it to `NO_PROXY` (comma-separated host names, domain suffixes or IP addresses; `*` for every host)".to_string()
+        }),
+    );
 }

@@ -57,7 +57,7 @@ pub fn clock(d: &mut Doctor<'_>) {
         Some(plan) => (
             plan.endpoints.sts.as_ref().map(|e| e.value.clone()),
             plan.region.as_ref().map_or(tobira_auth::creds::STS_DEFAULT_REGION.to_string(), |r| r.value.clone()),
-            crate::commands::target::sso_chosen(plan),
+            crate::commands::target::sso_chosen(plan, &d.ctx.net),
         ),
         None => {
             let endpoints = d
@@ -78,6 +78,7 @@ pub fn clock(d: &mut Doctor<'_>) {
                     scopes: None,
                     oidc_endpoint: None,
                     portal_endpoint: None,
+                    net: d.ctx.net.clone(),
                 },
                 profile: None,
                 addresses: crate::error::Addresses {
@@ -91,7 +92,8 @@ pub fn clock(d: &mut Doctor<'_>) {
     };
     let answer = {
         let _spinner = crate::spinner::Spinner::start("Comparing this machine's clock with STS's...");
-        crate::commands::runtime().map(|rt| rt.block_on(tobira_auth::probe::server_time(endpoint.as_deref(), &region)))
+        crate::commands::runtime()
+            .map(|rt| rt.block_on(tobira_auth::probe::server_time(endpoint.as_deref(), &region, &d.ctx.net)))
     };
     let local = d.ctx.current_time();
     match answer {
