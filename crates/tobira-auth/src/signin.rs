@@ -86,7 +86,7 @@ impl SigninTarget {
     /// the configured region.
     pub fn for_token(&self, token: &LoginToken) -> SigninTarget {
         match (&self.endpoint, token.sign_in_region()) {
-            (None, Some(r)) => SigninTarget { region: Some(r.to_string()), endpoint: None },
+            (None, Some(r)) => SigninTarget { region: Some(r.to_string()), endpoint: None, net: self.net.clone() },
             _ => self.clone(),
         }
     }
@@ -607,16 +607,20 @@ mod tests {
             LoginToken::from_json(format!(r#"{{"accessToken": {{"accessKeyId": "A", "secretAccessKey": "S", "sessionToken": "T", "accountId": "123456789012", "expiresAt": "2026-11-30T11:24:30.681Z"}}, "clientId": "c", "refreshToken": "R", "dpopKey": "K"{extra}}}"#).as_bytes())
             .unwrap()
         };
-        let profile = SigninTarget { region: Some("us-east-1".into()), endpoint: None };
+        let profile = SigninTarget { region: Some("us-east-1".into()), endpoint: None, net: Net::direct() };
         // The JS SDK's rule: the file's signInRegion before the profile's region.
         let t = profile.for_token(&file(r#", "signInRegion": "eu-west-1""#));
         assert_eq!(t.token_url().unwrap(), "https://eu-west-1.signin.aws.amazon.com/v1/token");
         assert_eq!(t.call().region, "eu-west-1");
-        let t = SigninTarget { region: None, endpoint: None }.for_token(&file(r#", "signInRegion": "cn-north-1""#));
+        let t = SigninTarget { region: None, endpoint: None, net: Net::direct() }
+            .for_token(&file(r#", "signInRegion": "cn-north-1""#));
         assert_eq!(t.token_url().unwrap(), "https://cn-north-1.signin.amazonaws.cn/v1/token", "no region needed");
         // A configured endpoint still wins; no, empty or odd values change nothing.
-        let emulator =
-            SigninTarget { region: Some("us-east-1".into()), endpoint: Some("http://127.0.0.1:4000".into()) };
+        let emulator = SigninTarget {
+            region: Some("us-east-1".into()),
+            endpoint: Some("http://127.0.0.1:4000".into()),
+            net: Net::direct(),
+        };
         assert_eq!(emulator.for_token(&file(r#", "signInRegion": "eu-west-1""#)), emulator);
         for extra in [
             "",
