@@ -369,7 +369,7 @@ enum ProfileCommand {
 }
 
 /// Everything a command may look at, captured once at start-up.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Context {
     pub env: Env,
     /// The clock, read once.
@@ -417,14 +417,7 @@ impl Context {
 
     /// This context with another network policy (the timeout flags).
     pub fn with_net(&self, net: tobira_auth::Net) -> Context {
-        Context {
-            env: self.env.clone(),
-            now: self.now,
-            paths: self.paths.clone(),
-            home: self.home.clone(),
-            started: self.started,
-            net,
-        }
+        Context { net, ..self.clone() }
     }
 
     /// The time now: the clock read once at start-up, moved on by the
