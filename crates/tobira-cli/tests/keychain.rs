@@ -12,12 +12,12 @@
 //! `TOBIRA_SKIP_KEYCHAIN` gives the reason they could not be installed.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use tobira_idc::Settings;
-use tobira_test_support::{IdcServer, Run, TestEnv, run};
+use tobira_test_support::{IdcServer, Run, TestEnv, run, run_with_input};
 
 const TOBIRA: &str = env!("CARGO_BIN_EXE_tobira");
 const BOB_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
@@ -129,14 +129,8 @@ fn tobira(t: &TestEnv, args: &[&str]) -> Run {
 
 fn tobira_stdin(t: &TestEnv, args: &[&str], input: &str) -> Run {
     let mut cmd = t.command(TOBIRA);
-    cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    // tobira may finish (or refuse) before reading all of it: a closed pipe is not the test's failure.
-    match child.stdin.take().unwrap().write_all(input.as_bytes()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        other => other.unwrap(),
-    }
-    child.wait_with_output().unwrap().into()
+    cmd.args(args);
+    run_with_input(cmd, input)
 }
 
 /// What another Secret Service client finds for bob's key.

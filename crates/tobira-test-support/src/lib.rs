@@ -119,6 +119,23 @@ pub fn run(mut cmd: Command) -> Run {
     cmd.output().expect("spawn test command").into()
 }
 
+/// Runs the command with `input` on its standard input. A program that
+/// finishes (or refuses) before reading all of it closes the pipe: that is
+/// its answer to check, not the test's failure.
+pub fn run_with_input(mut cmd: Command, input: &str) -> Run {
+    use std::io::Write;
+    use std::process::Stdio;
+    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn test command");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    match stdin.write_all(input.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other.expect("write the command's standard input"),
+    }
+    drop(stdin);
+    child.wait_with_output().expect("wait for test command").into()
+}
+
 /// A tobira-idc on 127.0.0.1:0, stopped when dropped. Start it from inside a
 /// multi-threaded tokio test.
 #[derive(Debug)]
