@@ -4,10 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
 use tobira_idc::Settings;
-use tobira_test_support::{IdcServer, Run, TestEnv, run};
+use tobira_test_support::{IdcServer, Run, TestEnv, bob_mfa_code as code, run};
 
 const TOBIRA: &str = env!("CARGO_BIN_EXE_tobira");
-const BOB_MFA_SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
 
 fn config(tobira: &str) -> String {
     format!(
@@ -71,11 +70,6 @@ fn tobira(t: &TestEnv, args: &[&str]) -> Run {
     let mut cmd = t.command(TOBIRA);
     cmd.args(args);
     run(cmd)
-}
-
-fn code(s: &IdcServer, offset: i64) -> String {
-    let secret = tobira_idc::totp::decode_secret(BOB_MFA_SECRET).unwrap();
-    tobira_idc::totp::code_at_step(&secret, s.idc.clock().now_s().div_euclid(30) + offset, 6)
 }
 
 fn login(t: &TestEnv) {
@@ -165,7 +159,7 @@ async fn role_chains_mfa_sessions_and_their_errors() {
     let r = tobira(&t, &["whoami", "--profile", "switch", "--mfa-code", "000000"]);
     assert_eq!(r.code, Some(8), "{r:?}");
     assert!(r.stderr.contains("MultiFactorAuthentication failed"), "{}", r.stderr);
-    let r = tobira(&t, &["whoami", "--profile", "switch", "--mfa-code", &code(&s, 0)]);
+    let r = tobira(&t, &["whoami", "--profile", "switch", "--mfa-code", &code(&s.idc, 0)]);
     assert_eq!(r.code, Some(0), "{r:?}");
     assert!(r.stdout.contains("assumed-role/Ops/"), "{}", r.stdout);
     // The role is cached (AWS CLI layout): no code needed until it expires.
@@ -173,7 +167,7 @@ async fn role_chains_mfa_sessions_and_their_errors() {
     assert_eq!(r.code, Some(0), "{r:?}");
 
     // Keys + mfa_serial: an MFA session (GetSessionToken), one code per session.
-    let r = tobira(&t, &["whoami", "--profile", "bob-mfa", "--mfa-code", &code(&s, -1)]);
+    let r = tobira(&t, &["whoami", "--profile", "bob-mfa", "--mfa-code", &code(&s.idc, -1)]);
     assert_eq!(r.code, Some(0), "{r:?}");
     assert!(r.stdout.contains("arn       arn:aws:iam::123456789012:user/bob"), "{}", r.stdout);
     let before = s.idc.count("GetSessionToken");
@@ -228,7 +222,7 @@ async fn the_aws_cli_uses_tobira_as_credential_process_and_reuses_its_role_cache
     assert!(r.stdout.contains("AWSReservedSSO_ReadOnly_"), "{}", r.stdout);
     // tobira assumes Ops with MFA and caches it; the AWS CLI then uses that
     // entry instead of asking for a code (stdin is empty, no terminal).
-    assert_eq!(tobira(&t, &["export", "--profile", "switch", "--mfa-code", &code(&s, 1)]).code, Some(0));
+    assert_eq!(tobira(&t, &["export", "--profile", "switch", "--mfa-code", &code(&s.idc, 1)]).code, Some(0));
     let r = aws(&["sts", "get-caller-identity", "--profile", "switch"]);
     assert_eq!(r.code, Some(0), "{r:?}");
     assert!(r.stdout.contains("assumed-role/Ops/tobira-"), "{}", r.stdout);
@@ -238,7 +232,7 @@ async fn the_aws_cli_uses_tobira_as_credential_process_and_reuses_its_role_cache
 async fn the_mfa_prompt_reads_the_terminal_even_when_stdout_is_piped() {
     let (s, t) = setup().await;
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/pty_drive.py");
-    let code = code(&s, 0);
+    let code = code(&s.idc, 0);
     let steps = serde_json::json!([
         {"expect": "Enter MFA code for arn:aws:iam::123456789012:mfa/bob-phone: "},
         {"send": format!("{code}\r")},
@@ -261,7 +255,7 @@ async fn the_mfa_prompt_reads_the_terminal_even_when_stdout_is_piped() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn expired_mfa_sessions_ask_again_and_broken_chains_explain_themselves() {
     let (s, t) = setup().await;
-    assert_eq!(tobira(&t, &["export", "--profile", "bob-mfa", "--mfa-code", &code(&s, 0)]).code, Some(0));
+    assert_eq!(tobira(&t, &["export", "--profile", "bob-mfa", "--mfa-code", &code(&s.idc, 0)]).code, Some(0));
     // Make the cached MFA session nearly expired: the next use needs a new code.
     let dir = t.aws_dir().join("tobira/mfa-sessions");
     let entry = std::fs::read_dir(&dir)
@@ -276,7 +270,7 @@ async fn expired_mfa_sessions_ask_again_and_broken_chains_explain_themselves() {
     let r = tobira(&t, &["export", "--profile", "bob-mfa"]);
     assert_eq!(r.code, Some(6), "{r:?}");
     assert!(r.stderr.contains("an MFA code for arn:aws:iam::123456789012:mfa/bob-phone is needed"), "{}", r.stderr);
-    assert_eq!(tobira(&t, &["export", "--profile", "bob-mfa", "--mfa-code", &code(&s, 1)]).code, Some(0));
+    assert_eq!(tobira(&t, &["export", "--profile", "bob-mfa", "--mfa-code", &code(&s.idc, 1)]).code, Some(0));
 
     // A chain loop and a missing source profile: resolution errors, exit 5.
     let mut broken = TestEnv::new();
@@ -351,7 +345,7 @@ async fn credential_source_from_container_and_instance_metadata() {
     let (s, mut t) = setup().await;
     // Temporary credentials tobira-idc knows (bob's MFA session) stand in for
     // what ECS or EC2 would hand out.
-    let r = tobira(&t, &["export", "--profile", "bob-mfa", "--format", "process", "--mfa-code", &code(&s, 0)]);
+    let r = tobira(&t, &["export", "--profile", "bob-mfa", "--format", "process", "--mfa-code", &code(&s.idc, 0)]);
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     let (key, secret, token) = (
         v["AccessKeyId"].as_str().unwrap(),
@@ -389,7 +383,7 @@ async fn tobira_reuses_the_role_credentials_the_aws_cli_cached() {
     {
         use std::io::Write as _;
         let mut stdin = child.stdin.take().unwrap();
-        writeln!(stdin, "{}", code(&s, 0)).unwrap();
+        writeln!(stdin, "{}", code(&s.idc, 0)).unwrap();
     }
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -407,7 +401,7 @@ async fn one_code_for_an_mfa_session_and_the_role_behind_it() {
     let (s, t) = setup().await;
     // keys + mfa_serial → MFA session; the role wants the same device: the
     // session satisfies it, so one code is enough (a second would be refused).
-    let r = tobira(&t, &["whoami", "--profile", "switch-via-session", "--mfa-code", &code(&s, 0), "--json"]);
+    let r = tobira(&t, &["whoami", "--profile", "switch-via-session", "--mfa-code", &code(&s.idc, 0), "--json"]);
     assert_eq!(r.code, Some(0), "{r:?}");
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert!(v["arn"].as_str().unwrap().contains(":assumed-role/Ops/"), "{v}");

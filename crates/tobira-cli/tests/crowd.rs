@@ -12,10 +12,9 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use tobira_idc::{Faults, Settings};
-use tobira_test_support::{IdcServer, Run, TestEnv, run};
+use tobira_test_support::{IdcServer, Run, TestEnv, bob_mfa_code as mfa_code, run};
 
 const TOBIRA: &str = env!("CARGO_BIN_EXE_tobira");
-const BOB_MFA_SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
 const CROWD: usize = 100;
 
 const CONFIG: &str = "\
@@ -59,11 +58,6 @@ fn tobira(t: &TestEnv, args: &[&str]) -> Run {
 fn login(t: &TestEnv) {
     let r = tobira(t, &["login", "--sso-session", "corp", "--use-device-code", "--no-browser"]);
     assert_eq!(r.code, Some(0), "{r:?}");
-}
-
-fn mfa_code(s: &IdcServer, offset: i64) -> String {
-    let secret = tobira_idc::totp::decode_secret(BOB_MFA_SECRET).unwrap();
-    tobira_idc::totp::code_at_step(&secret, s.idc.clock().now_s().div_euclid(30) + offset, 6)
 }
 
 fn spawn(t: &TestEnv, args: &[&str]) -> Child {
@@ -190,13 +184,13 @@ async fn a_hundred_processes_renew_a_due_assumed_role_with_one_call() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hundred_processes_renew_a_due_mfa_session_with_one_call_and_one_code() {
     let (s, t) = setup().await;
-    let r = tobira(&t, &["credential-process", "--profile", "bob-mfa", "--mfa-code", &mfa_code(&s, 0)]);
+    let r = tobira(&t, &["credential-process", "--profile", "bob-mfa", "--mfa-code", &mfa_code(&s.idc, 0)]);
     assert_eq!(r.code, Some(0), "{r:?}");
     let old = make_due(&only_entry(&t.aws_dir().join("tobira/mfa-sessions")));
     let before = s.idc.count("GetSessionToken");
     // Every process is given the same code; a TOTP code is accepted once,
     // so a second GetSessionToken would fail.
-    let code = mfa_code(&s, 1);
+    let code = mfa_code(&s.idc, 1);
     let runs = crowd(&t, &["credential-process", "--profile", "bob-mfa", "--mfa-code", &code], CROWD);
     let keys = keys_of(&runs);
     assert_eq!(s.idc.count("GetSessionToken") - before, 1, "one GetSessionToken for {CROWD} processes");

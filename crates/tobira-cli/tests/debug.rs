@@ -5,10 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
 use tobira_idc::Settings;
-use tobira_test_support::{IdcServer, Run, TestEnv, run};
+use tobira_test_support::{IdcServer, Run, TestEnv, bob_mfa_code, run};
 
 const TOBIRA: &str = env!("CARGO_BIN_EXE_tobira");
-const BOB_MFA_SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
 const BOB_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 
 const CONFIG: &str = "\
@@ -90,8 +89,7 @@ async fn a_debug_run_traces_every_step_and_no_secret() {
     step(&["--debug", "export", "--profile", "audit"]);
     step(&["--debug", "credential-process", "--profile", "dev"]);
     step(&["--debug", "export", "--profile", "dev", "--format", "process"]);
-    let secret = tobira_idc::totp::decode_secret(BOB_MFA_SECRET).unwrap();
-    let mfa_code = tobira_idc::totp::code_at_step(&secret, s.idc.clock().now_s().div_euclid(30), 6);
+    let mfa_code = bob_mfa_code(&s.idc, 0);
     step(&["--debug", "export", "--profile", "bob-mfa", "--mfa-code", &mfa_code]);
     // TOBIRA_DEBUG=1 does the same as --debug.
     t.env("TOBIRA_DEBUG", "1");

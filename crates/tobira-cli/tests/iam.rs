@@ -8,13 +8,12 @@
 use std::path::PathBuf;
 
 use tobira_idc::Settings;
-use tobira_test_support::{IdcServer, Run, TestEnv, run, run_with_input};
+use tobira_test_support::{IdcServer, Run, TestEnv, bob_mfa_code as code, run, run_with_input};
 
 const TOBIRA: &str = env!("CARGO_BIN_EXE_tobira");
 const BOB_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
 const BOB_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 const BOB_MFA: &str = "arn:aws:iam::123456789012:mfa/bob-phone";
-const BOB_MFA_SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
 const OPS: &str = "arn:aws:iam::123456789012:role/Ops";
 const AUDIT: &str = "arn:aws:iam::123456789012:role/Audit";
 
@@ -34,11 +33,6 @@ fn tobira_stdin(t: &TestEnv, args: &[&str], input: &str) -> Run {
     let mut cmd = t.command(TOBIRA);
     cmd.args(args);
     run_with_input(cmd, input)
-}
-
-fn code(s: &IdcServer, offset: i64) -> String {
-    let secret = tobira_idc::totp::decode_secret(BOB_MFA_SECRET).unwrap();
-    tobira_idc::totp::code_at_step(&secret, s.idc.clock().now_s().div_euclid(30) + offset, 6)
 }
 
 fn venv() -> Option<PathBuf> {
@@ -229,7 +223,7 @@ async fn flags_write_what_aws_configure_set_writes_and_botocore_uses_it() {
     let r = botocore(&t, &bin, "bob", "");
     assert_eq!(r.code, Some(0), "{r:?}");
     assert_eq!(r.stdout, "shared-credentials-file arn:aws:iam::123456789012:user/bob\n");
-    let r = botocore(&t, &bin, "ops", &code(&s, 0));
+    let r = botocore(&t, &bin, "ops", &code(&s.idc, 0));
     assert_eq!(r.code, Some(0), "{r:?}");
     assert!(
         r.stdout.starts_with("assume-role arn:aws:sts::123456789012:assumed-role/Ops/botocore-session-"),
@@ -240,7 +234,7 @@ async fn flags_write_what_aws_configure_set_writes_and_botocore_uses_it() {
     assert_eq!(r.code, Some(0), "{r:?}");
     assert_eq!(r.stdout, "assume-role arn:aws:sts::123456789012:assumed-role/Audit/bob-audit\n");
     // And tobira: one code for the MFA session, none for the role (same device).
-    let r = tobira(&t, &["whoami", "--profile", "ops", "--mfa-code", &code(&s, 1)]);
+    let r = tobira(&t, &["whoami", "--profile", "ops", "--mfa-code", &code(&s.idc, 1)]);
     assert_eq!(r.code, Some(0), "{r:?}");
     assert!(r.stdout.contains("assumed-role/Ops/"), "{}", r.stdout);
     assert_eq!(s.idc.count("AssumeRole"), 3);

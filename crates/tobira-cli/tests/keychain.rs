@@ -17,13 +17,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use tobira_idc::Settings;
-use tobira_test_support::{IdcServer, Run, TestEnv, run, run_with_input};
+use tobira_test_support::{IdcServer, Run, TestEnv, bob_mfa_code as code, run, run_with_input};
 
 const TOBIRA: &str = env!("CARGO_BIN_EXE_tobira");
 const BOB_KEY: &str = "AKIAIOSFODNN7EXAMPLE";
 const BOB_SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 const BOB_MFA: &str = "arn:aws:iam::123456789012:mfa/bob-phone";
-const BOB_MFA_SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
 const OPS: &str = "arn:aws:iam::123456789012:role/Ops";
 
 /// A program on `PATH`.
@@ -140,11 +139,6 @@ fn secret_tool(t: &TestEnv, action: &str) -> Run {
     run(cmd)
 }
 
-fn code(s: &IdcServer, offset: i64) -> String {
-    let secret = tobira_idc::totp::decode_secret(BOB_MFA_SECRET).unwrap();
-    tobira_idc::totp::code_at_step(&secret, s.idc.clock().now_s().div_euclid(30) + offset, 6)
-}
-
 fn venv() -> Option<PathBuf> {
     let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin");
     #[allow(clippy::disallowed_methods)] // test switch
@@ -244,11 +238,11 @@ async fn the_secret_lives_in_a_real_secret_service_and_every_sdk_still_gets_the_
     );
     assert_eq!(r.code, Some(0), "{r:?}");
     if let Some(bin) = &bin {
-        let r = botocore(&t, bin, "ops", &code(&s, 0));
+        let r = botocore(&t, bin, "ops", &code(&s.idc, 0));
         assert_eq!(r.code, Some(0), "{r:?}");
         assert!(r.stdout.starts_with("assume-role arn:aws:sts::123456789012:assumed-role/Ops/"), "{}", r.stdout);
     }
-    let r = tobira(&t, &["whoami", "--profile", "ops", "--mfa-code", &code(&s, 1)]);
+    let r = tobira(&t, &["whoami", "--profile", "ops", "--mfa-code", &code(&s.idc, 1)]);
     assert_eq!(r.code, Some(0), "{r:?}");
     assert!(r.stdout.contains("assumed-role/Ops/"), "{}", r.stdout);
 

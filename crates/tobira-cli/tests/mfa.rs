@@ -6,10 +6,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
 use tobira_idc::Settings;
-use tobira_test_support::{IdcServer, Run, TestEnv, run};
+use tobira_test_support::{IdcServer, Run, TestEnv, bob_mfa_code as code, run};
 
 const TOBIRA: &str = env!("CARGO_BIN_EXE_tobira");
-const BOB_MFA_SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
 const PROMPT: &str = "Enter MFA code for arn:aws:iam::123456789012:mfa/bob-phone: ";
 
 const CONFIG: &str = "\
@@ -51,14 +50,9 @@ fn tobira(t: &TestEnv, args: &[&str]) -> Run {
     run(cmd)
 }
 
-fn code(s: &IdcServer, offset: i64) -> String {
-    let secret = tobira_idc::totp::decode_secret(BOB_MFA_SECRET).unwrap();
-    tobira_idc::totp::code_at_step(&secret, s.idc.clock().now_s().div_euclid(30) + offset, 6)
-}
-
 /// Six digits that are the code of no step the service would accept now.
 fn wrong(s: &IdcServer) -> String {
-    let near: Vec<String> = (-2..=2).map(|o| code(s, o)).collect();
+    let near: Vec<String> = (-2..=2).map(|o| code(&s.idc, o)).collect();
     (0..).map(|n: u32| format!("{:06}", (n * 7919 + 13) % 1_000_000)).find(|c| !near.contains(c)).unwrap()
 }
 
@@ -89,7 +83,7 @@ async fn a_refused_mfa_code_flag_says_which_it_probably_was() {
         r.stderr
     );
     // The right code, then the same code for another role: already used.
-    let c = code(&s, 0);
+    let c = code(&s.idc, 0);
     assert_eq!(tobira(&t, &["whoami", "--profile", "switch", "--mfa-code", &c]).code, Some(0));
     let r = tobira(&t, &["whoami", "--profile", "switch2", "--mfa-code", &c]);
     assert_eq!(r.code, Some(8), "{r:?}");
@@ -112,7 +106,7 @@ async fn a_refused_mfa_code_flag_says_which_it_probably_was() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn at_a_terminal_a_refused_code_is_explained_and_asked_again() {
     let (s, t) = setup().await;
-    let right = code(&s, 0);
+    let right = code(&s.idc, 0);
     let steps = serde_json::json!([
         {"expect": PROMPT},
         {"send": "12ab\r"},
@@ -137,7 +131,7 @@ async fn at_a_terminal_a_refused_code_is_explained_and_asked_again() {
         {"send": format!("{right}\r")},
         {"expect": "Code refused: that code was already used: arn:aws:iam::123456789012:mfa/bob-phone accepted it "},
         {"expect": PROMPT},
-        {"send": format!("{}\r", code(&s, 1))},
+        {"send": format!("{}\r", code(&s.idc, 1))},
         {"expect": "assumed-role/Ops/second"}
     ]);
     let r = in_pty(&t, steps, &["whoami", "--profile", "switch2"]);

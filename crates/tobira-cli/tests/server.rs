@@ -13,10 +13,9 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use tobira_idc::Settings;
-use tobira_test_support::{IdcServer, Run, TestEnv, run};
+use tobira_test_support::{IdcServer, Run, TestEnv, bob_mfa_code, run};
 
 const TOBIRA: &str = env!("CARGO_BIN_EXE_tobira");
-const BOB_MFA_SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
 
 const CONFIG: &str = "\
 [profile dev]
@@ -97,11 +96,6 @@ fn tobira(t: &TestEnv, args: &[&str]) -> Run {
 fn login(t: &TestEnv) {
     let r = tobira(t, &["login", "--sso-session", "corp", "--use-device-code", "--no-browser"]);
     assert_eq!(r.code, Some(0), "{r:?}");
-}
-
-fn mfa_code(s: &IdcServer) -> String {
-    let secret = tobira_idc::totp::decode_secret(BOB_MFA_SECRET).unwrap();
-    tobira_idc::totp::code_at_step(&secret, s.idc.clock().now_s().div_euclid(30), 6)
 }
 
 /// The repository's Python with pinned boto3, or `None` when the interop
@@ -392,7 +386,7 @@ async fn the_mfa_session_is_reused_without_a_prompt_and_its_end_stops_renewal_wi
     // session (no code), then the session has ended.
     let (s, t) = setup(Some(30)).await;
     let py = py.to_string_lossy().into_owned();
-    let code = mfa_code(&s);
+    let code = bob_mfa_code(&s.idc, 0);
     let r = tobira(
         &t,
         &["exec", "--server", "--profile", "switch", "--mfa-code", &code, "--", &py, "-c", BOTOCORE_LOOP, "52"],

@@ -5,10 +5,9 @@
 
 use serde_json::Value;
 use tobira_idc::Settings;
-use tobira_test_support::{IdcServer, Run, TestEnv, run};
+use tobira_test_support::{IdcServer, Run, TestEnv, bob_mfa_code, run};
 
 const TOBIRA: &str = env!("CARGO_BIN_EXE_tobira");
-const BOB_MFA_SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
 
 const CONFIG: &str = "\
 [profile dev]
@@ -55,8 +54,7 @@ async fn every_sign_in_and_credential_with_its_time_left_and_a_check_with_the_se
     t.env("AWS_ENDPOINT_URL", &s.url);
     assert_eq!(tobira(&t, &["login", "--sso-session", "corp", "--use-device-code", "--no-browser"]).code, Some(0));
     assert_eq!(tobira(&t, &["whoami", "--profile", "audit"]).code, Some(0));
-    let secret = tobira_idc::totp::decode_secret(BOB_MFA_SECRET).unwrap();
-    let code = tobira_idc::totp::code_at_step(&secret, s.idc.clock().now_s().div_euclid(30), 6);
+    let code = bob_mfa_code(&s.idc, 0);
     assert_eq!(tobira(&t, &["whoami", "--profile", "bob-mfa", "--mfa-code", &code]).code, Some(0));
 
     let all = rows(&t, &["sessions", "--json"]);
